@@ -3,7 +3,7 @@
 // then the integration tests against a real broker and registry. Without
 // KAFKA_BROKERS it starts the local stack (jars, no Docker) and stops it
 // afterwards, unless it was already running.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { stackDown, stackUp } from './lib/local-stack.ts';
 
@@ -13,19 +13,20 @@ const { values } = parseArgs({
   },
 });
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+// Asynchronous on purpose: the stack's processes are children of this one,
+// and only a running event loop reaps one that a test stopped.
+async function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   console.log(`\n$ ${command} ${args.join(' ')}`);
-  const result = spawnSync(command, args, { stdio: 'inherit', env });
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args[0] ?? ''} exited with ${result.status ?? result.signal}`);
-  }
+  const child = spawn(command, args, { stdio: 'inherit', env });
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (...exit) => resolve(exit)));
+  if (code !== 0) throw new Error(`${command} ${args[0] ?? ''} exited with ${code ?? signal}`);
 }
 
 const suites = values.unit ? ['tests/unit/**/*.test.ts'] : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'];
 let startedStack = false;
 let failed = false;
 try {
-  run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit']);
+  await run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit']);
   const env = { ...process.env };
   if (!values.unit && !env.KAFKA_BROKERS) {
     const stack = await stackUp();
@@ -36,7 +37,7 @@ try {
   }
   // One runner invocation, files one after another: the integration suites
   // share one broker and the machine has two cores.
-  run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...suites], env);
+  await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...suites], env);
 } catch (error) {
   console.error(`\ntests failed: ${(error as Error).message}`);
   failed = true;
