@@ -1,0 +1,221 @@
+// A lab per test: its own topics (unique prefix) on the real broker and
+// registry, the real producer and consumer entrypoints as child processes, and
+// readers for what they leave in Kafka (DLQ records, order stats, offsets).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import { loadConfig, serviceSpecs } from '../../services/lib/config.ts';
+import { createKafka } from '../../services/lib/kafka.ts';
+import { createLogger } from '../../services/lib/logger.ts';
+import { combineStats, type StatsView } from '../../services/lib/order-stats.ts';
+import { toCents } from '../../services/lib/order.ts';
+import { StatsReader } from '../../services/lib/stats-reader.ts';
+import type { GroundTruth } from '../../services/producer/producer.ts';
+import { runTopicInit } from '../../services/topic-init/init.ts';
+import { infrastructure, uniqueName, type Infrastructure } from './harness.ts';
+
+const logger = createLogger('test', 'warn');
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs` saying what it waited for. */
+export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export class ServiceProcess {
+  output = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on('data', (chunk) => (this.output += chunk));
+    child.stderr?.on('data', (chunk) => (this.output += chunk));
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Log lines (pino JSON) whose msg matches. */
+  logs(msg: RegExp): Record<string, unknown>[] {
+    return this.output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => msg.test(String(entry.msg)));
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child.kill(signal);
+  }
+}
+
+export interface DeadLetter {
+  partition: number;
+  offset: string;
+  key: string;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+export class Lab {
+  readonly prefix = uniqueName('lab');
+  readonly group = `${this.prefix}-group`;
+  readonly topics = {
+    orders: `${this.prefix}-orders`,
+    dlq: `${this.prefix}-orders-dlq`,
+    stats: `${this.prefix}-order-stats`,
+    replays: `${this.prefix}-replays`,
+  };
+  private kafka!: Kafka;
+  admin!: Admin;
+  infra!: Infrastructure;
+  private statsReader!: StatsReader;
+  private readonly processes: ServiceProcess[] = [];
+
+  constructor(readonly settings: Record<string, string> = {}) {}
+
+  get env(): Record<string, string> {
+    return {
+      KAFKA_BROKERS: this.infra.brokers.join(','),
+      SCHEMA_REGISTRY_URL: this.infra.registryUrl,
+      ORDERS_TOPIC: this.topics.orders,
+      DLQ_TOPIC: this.topics.dlq,
+      STATS_TOPIC: this.topics.stats,
+      REPLAYS_TOPIC: this.topics.replays,
+      CONSUMER_GROUP: this.group,
+      HTTP_PORT: '0',
+      ...this.settings,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.infra = await infrastructure();
+    await runTopicInit(loadConfig(serviceSpecs['topic-init'], this.env), logger);
+    this.kafka = createKafka({ brokers: this.infra.brokers, clientId: `test-${this.prefix}`, logger });
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.statsReader = new StatsReader(this.kafka, this.topics.stats, logger);
+    await this.statsReader.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const process of this.processes) process.kill();
+    await Promise.all(this.processes.map((p) => p.exited));
+    await this.statsReader?.stop();
+    await this.admin?.disconnect();
+  }
+
+  spawn(entrypoint: string, env: Record<string, string> = {}, args: string[] = []): ServiceProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', entrypoint, ...args], {
+      env: { PATH: process.env.PATH, ...this.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const service = new ServiceProcess(child);
+    this.processes.push(service);
+    return service;
+  }
+
+  /** Runs the producer to the end and returns its ground truth (--json). */
+  async produce(flags: Record<string, string | number>): Promise<GroundTruth> {
+    const args = Object.entries({ interval: 0, seed: Math.floor(Math.random() * 1e9), ...flags }).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
+    const producer = this.spawn('services/producer/main.ts', {}, [...args, '--json']);
+    const { code } = await producer.exited;
+    if (code !== 0) throw new Error(`producer exited with ${code}:\n${producer.output}`);
+    const truthLine = producer.output.trim().split('\n').filter((line) => line.includes('"keys"')).at(-1);
+    return JSON.parse(truthLine!) as GroundTruth;
+  }
+
+  startConsumer(env: Record<string, string> = {}): ServiceProcess {
+    return this.spawn('services/consumer/main.ts', { FAULT_INJECTION: 'true', ...env });
+  }
+
+  stats(): StatsView {
+    return this.statsReader.view(this.group);
+  }
+
+  /** All committed DLQ records, read from the beginning with a throwaway group. */
+  async deadLetters(): Promise<DeadLetter[]> {
+    return (await this.readAll(this.topics.dlq)).map(({ partition, message }) => ({
+      partition,
+      offset: message.offset,
+      key: message.key?.toString() ?? '',
+      value: message.value,
+      headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)])),
+    }));
+  }
+
+  /** Every record of a topic up to its current end (read_committed). */
+  async readAll(topic: string): Promise<{ partition: number; message: KafkaMessage }[]> {
+    const ends = await this.admin.fetchTopicOffsets(topic);
+    const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, BigInt(p.high)]));
+    const records: { partition: number; message: KafkaMessage }[] = [];
+    if (remaining.size === 0) return records;
+    const consumer = this.kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const done = new Promise<void>((resolve) => {
+      void consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const message of batch.messages) records.push({ partition: batch.partition, message });
+          // Control records (transaction markers) are not delivered, so the
+          // end is reached when the batch's last offset is.
+          if (BigInt(batch.lastOffset()) + 1n >= (remaining.get(batch.partition) ?? 0n)) remaining.delete(batch.partition);
+          if (remaining.size === 0) resolve();
+        },
+      });
+    });
+    try {
+      await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`reading ${topic} to its end timed out`)), 30_000))]);
+    } finally {
+      await consumer.disconnect();
+    }
+    return records;
+  }
+
+  /**
+   * True once the group has committed every partition of `topic` to its end.
+   * `markerSlack` is 1 for topics written in transactions: their end is one
+   * past the final commit marker, which the consumer never sees.
+   */
+  async caughtUp(topic: string, markerSlack: 0 | 1 = 0): Promise<boolean> {
+    const ends = await this.admin.fetchTopicOffsets(topic);
+    const [committed] = await this.admin.fetchOffsets({ groupId: this.group, topics: [topic] });
+    return ends.every((end) => {
+      if (end.high === end.low) return true;
+      const offset = BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
+      return offset >= BigInt(end.high) - BigInt(markerSlack);
+    });
+  }
+
+  retryTopics(): string[] {
+    return Array.from({ length: Number(this.env.MAX_RETRIES ?? 3) }, (_, i) => `${this.topics.orders}-retry-${i + 1}`);
+  }
+
+  /** The consumer has committed everything there is on the orders and retry topics. */
+  async drained(): Promise<boolean> {
+    if (!(await this.caughtUp(this.topics.orders))) return false;
+    for (const topic of this.retryTopics()) if (!(await this.caughtUp(topic, 1))) return false;
+    return true;
+  }
+}
+
+/** The aggregate the consumer must reach: every order that should be processed, counted once. */
+export function expectedStats(truths: GroundTruth[], maxRetries: number): StatsView {
+  const orders = truths.flatMap((truth) => truth.orders.filter((o) => o.category === 'valid' || truth.failTimes <= maxRetries));
+  const products: Record<string, { count: number; sumCents: number }> = {};
+  for (const order of orders) {
+    const tally = products[order.product] ?? { count: 0, sumCents: 0 };
+    products[order.product] = { count: tally.count + 1, sumCents: tally.sumCents + toCents(order.price) };
+  }
+  return combineStats([
+    { group: '', topic: '', partition: 0, nextOffset: '0', updatedAt: '', products, count: orders.length, sumCents: orders.reduce((sum, o) => sum + toCents(o.price), 0) },
+  ]);
+}
