@@ -52,9 +52,9 @@ export async function startConsumer(config: ServiceConfig<'consumer'>, logger: L
   const consumer: Consumer = kafka.consumer({
     groupId: config.CONSUMER_GROUP,
     // Retry waits heartbeat every second; a member that stops doing so for
-    // this long is presumed dead and its partitions move.
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    // the session timeout is presumed dead and its partitions move.
+    sessionTimeout: config.SESSION_TIMEOUT_MS,
+    heartbeatInterval: Math.min(3000, Math.floor(config.SESSION_TIMEOUT_MS / 10)),
     maxWaitTimeInMs: 250,
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {

@@ -101,6 +101,7 @@ export const serviceSpecs = {
     COMMIT_MAX_RECORDS: wholeNumber(1)({ default: 500, desc: 'most records one transaction covers' }),
     INFRA_RETRY_MAX_MS: wholeNumber(100)({ default: 30_000, desc: 'cap of the wait while the registry or Kafka is down' }),
     RESTORE_TIMEOUT_MS: wholeNumber(1000)({ default: 30_000 }),
+    SESSION_TIMEOUT_MS: wholeNumber(6000, 300_000)({ default: 30_000, desc: 'how long a silent member keeps its partitions' }),
     HTTP_PORT: wholeNumber(0, 65535)({ default: 9464, desc: '/health and /metrics' }),
   },
   producer: {
@@ -116,6 +117,22 @@ export const serviceSpecs = {
     PRODUCER_FAIL_TIMES: wholeNumber(1)({ default: 1, desc: 'how many attempts of a transient order fail' }),
     PRODUCER_JSON: bool({ default: false, desc: 'print the ground truth as JSON at the end' }),
     HTTP_PORT: wholeNumber(0, 65535)({ default: 9465, desc: '/health and /metrics' }),
+  },
+  'dlq-service': {
+    ...connection,
+    ...topics,
+    CONSUMER_GROUP: str({ default: 'order-processor', desc: 'the group whose aggregate GET /stats/orders shows' }),
+    HTTP_PORT: wholeNumber(0, 65535)({ default: 8080 }),
+    HTTP_HOST: str({ default: '0.0.0.0' }),
+    // Empty counts as unset, so Compose can pass `${DLQ_API_TOKEN:-}` through.
+    DLQ_API_TOKEN: makeValidator<string>((input) => {
+      if (input !== '' && String(input).length < 16) throw new EnvError('expected at least 16 characters (or empty for read-only)');
+      return String(input);
+    })({ default: undefined, desc: 'bearer token for the replay routes; unset = read-only' }),
+    DLQ_MAX_REPLAYS: wholeNumber(1, 100)({ default: 3, desc: 'loop guard: most times an order may be replayed' }),
+    DLQ_PAGE_SIZE: wholeNumber(1, 10_000)({ default: 50, desc: 'GET /dlq page size when no limit is given' }),
+    DLQ_PAGE_SIZE_MAX: wholeNumber(1, 10_000)({ default: 500, desc: 'largest limit GET /dlq accepts' }),
+    DLQ_REPLAY_BATCH_MAX: wholeNumber(1, 100_000)({ default: 1000, desc: 'most records one POST /dlq/replay replays' }),
   },
 } as const;
 

@@ -86,3 +86,78 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
   const last = Array.isArray(value) ? value.at(-1) : value;
   return last === undefined ? undefined : last.toString();
 }
+
+/**
+ * A dead letter's id: `<DLQ partition>-<DLQ offset>`, e.g. `2-1041`. Unique
+ * within one DLQ topic and stable for as long as the record is retained.
+ */
+export function deadLetterId(partition: number, offset: number | string): string {
+  return `${partition}-${offset}`;
+}
+
+/** The DLQ position an id names, or undefined when it is not of the form `<partition>-<offset>`. */
+export function parseDeadLetterId(id: string): { partition: number; offset: number } | undefined {
+  const match = /^(\d{1,9})-(\d{1,16})$/.exec(id);
+  if (match === null) return undefined;
+  const offset = Number(match[2]);
+  return Number.isSafeInteger(offset) ? { partition: Number(match[1]), offset } : undefined;
+}
+
+/** The context a dead letter's headers carry, read back; absent or malformed values are undefined (a DLQ may hold records other tools wrote). */
+export interface DeadLetterHeaders {
+  originalTopic?: string;
+  originalPartition?: number;
+  originalOffset?: string;
+  originalTimestamp?: string;
+  consumerGroup?: string;
+  exceptionClass?: string;
+  exceptionMessage?: string;
+  exceptionStacktrace?: string;
+  failureClass?: string;
+  attempts?: number;
+  failedAt?: Date;
+  /** Replays the order had been through before it failed this time (0 when never replayed). */
+  replayCount: number;
+  replayFrom?: string;
+  replayAt?: string;
+}
+
+export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetterHeaders {
+  const text = (name: string) => headerText(headers, name);
+  const count = (name: string) => {
+    const value = text(name);
+    return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
+  };
+  const failedAt = text(DLQ.failedAt);
+  const failedAtDate = failedAt === undefined ? undefined : new Date(failedAt);
+  return {
+    originalTopic: text(DLT.originalTopic),
+    originalPartition: count(DLT.originalPartition),
+    originalOffset: text(DLT.originalOffset),
+    originalTimestamp: text(DLT.originalTimestamp),
+    consumerGroup: text(DLT.originalConsumerGroup),
+    exceptionClass: text(DLT.exceptionFqcn),
+    exceptionMessage: text(DLT.exceptionMessage),
+    exceptionStacktrace: text(DLT.exceptionStacktrace),
+    failureClass: text(DLQ.failureClass),
+    attempts: count(DLQ.attempts),
+    failedAt: failedAtDate === undefined || Number.isNaN(failedAtDate.getTime()) ? undefined : failedAtDate,
+    replayCount: count(REPLAY.count) ?? 0,
+    replayFrom: text(REPLAY.from),
+    replayAt: text(REPLAY.at),
+  };
+}
+
+/**
+ * The headers a replay publishes: the original ones (failure context
+ * stripped) marked with the replay. `count` is the order's replay count after
+ * this replay; it survives a later failure, so it can guard replay loops.
+ */
+export function replayHeaders(headers: IHeaders | undefined, replay: { count: number; from: string; at: Date }): IHeaders {
+  return {
+    ...originalHeaders(headers),
+    [REPLAY.count]: String(replay.count),
+    [REPLAY.from]: replay.from,
+    [REPLAY.at]: replay.at.toISOString(),
+  };
+}

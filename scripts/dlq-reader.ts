@@ -1,0 +1,144 @@
+#!/usr/bin/env -S npx tsx
+// Prints dead letters: the decoded order (or the bytes as base64 when they do
+// not decode), where it came from, why it failed, after how many attempts and
+// when. By default the newest --last records, as a table; --from-beginning for
+// all of them, --follow to keep printing new ones, --json for one JSON object
+// per line. The successor of the seed's quick_dlq_reader.py.
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import type { KafkaMessage } from 'kafkajs';
+import { loadConfig, serviceSpecs } from '../services/lib/config.ts';
+import { deadLetterId, readDeadLetterHeaders } from '../services/lib/dlq.ts';
+import { OrderFailure } from '../services/lib/errors.ts';
+import { createKafka } from '../services/lib/kafka.ts';
+import { createLogger } from '../services/lib/logger.ts';
+import { Serde } from '../services/lib/serde.ts';
+
+const { values: options } = parseArgs({
+  options: {
+    broker: { type: 'string' },
+    topic: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    follow: { type: 'boolean', default: false },
+    'from-beginning': { type: 'boolean', default: false },
+    last: { type: 'string', default: '20' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (options.help) {
+  console.log(`Usage: scripts/dlq-reader.ts [--broker host:port] [--topic orders-dlq] [--last N | --from-beginning] [--follow] [--json]
+Environment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DLQ_TOPIC.`);
+  process.exit(0);
+}
+const last = Number(options.last);
+if (!Number.isInteger(last) || last < 1) {
+  console.error(`--last: expected a whole number >= 1, got "${String(options.last)}"`);
+  process.exit(2);
+}
+
+const spec = { KAFKA_BROKERS: serviceSpecs.consumer.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: serviceSpecs.consumer.SCHEMA_REGISTRY_URL, DLQ_TOPIC: serviceSpecs.consumer.DLQ_TOPIC };
+const config = loadConfig(spec, {
+  ...process.env,
+  ...(options.broker === undefined ? {} : { KAFKA_BROKERS: options.broker }),
+  ...(options.topic === undefined ? {} : { DLQ_TOPIC: options.topic }),
+});
+const logger = createLogger('dlq-reader', 'warn');
+const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'dlq-reader', logger });
+const serde = new Serde(config.SCHEMA_REGISTRY_URL);
+
+interface Row {
+  id: string;
+  failedAt: string;
+  failureClass: string;
+  attempts: number | null;
+  origin: string;
+  key: string;
+  order: Record<string, unknown> | null;
+  valueBase64: string | null;
+  undecodableBecause: string | null;
+  reason: string;
+  replayCount: number;
+}
+
+async function toRow(partition: number, message: KafkaMessage): Promise<Row> {
+  const headers = readDeadLetterHeaders(message.headers);
+  let order: Record<string, unknown> | null = null;
+  let undecodableBecause: string | null = null;
+  try {
+    order = (await serde.decode(message.value)).value;
+  } catch (error) {
+    if (!(error instanceof OrderFailure)) throw error;
+    undecodableBecause = error.message;
+  }
+  return {
+    id: deadLetterId(partition, message.offset),
+    failedAt: headers.failedAt?.toISOString() ?? new Date(Number(message.timestamp)).toISOString(),
+    failureClass: headers.failureClass ?? 'unknown',
+    attempts: headers.attempts ?? null,
+    origin: `${headers.originalTopic ?? '?'}/${headers.originalPartition ?? '?'}/${headers.originalOffset ?? '?'}`,
+    key: message.key?.toString() ?? '',
+    order,
+    valueBase64: order === null ? (message.value?.toString('base64') ?? null) : null,
+    undecodableBecause,
+    reason: headers.exceptionMessage ?? '',
+    replayCount: headers.replayCount,
+  };
+}
+
+const COLUMNS: [string, number, (row: Row) => string][] = [
+  ['id', 9, (r) => r.id],
+  ['failed at', 24, (r) => r.failedAt],
+  ['class', 17, (r) => r.failureClass],
+  ['att', 3, (r) => String(r.attempts ?? '?')],
+  ['origin', 30, (r) => r.origin],
+  ['order', 44, (r) => (r.order ? `${String(r.order.orderId)} ${String(r.order.product)} ${String(r.order.price)}` : `base64:${r.valueBase64 ?? ''}`)],
+  ['reason', 60, (r) => r.reason],
+];
+const cell = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width));
+const print = (row: Row) =>
+  console.log(options.json ? JSON.stringify(row) : COLUMNS.map(([, width, value]) => cell(value(row), width)).join('  '));
+
+// Where to start in each partition: everything, or the newest `last` of it.
+const admin = kafka.admin();
+await admin.connect();
+const ends = await admin.fetchTopicOffsets(config.DLQ_TOPIC);
+await admin.disconnect();
+const starts = new Map(ends.map((p) => [p.partition, options['from-beginning'] ? BigInt(p.low) : maxBigInt(BigInt(p.low), BigInt(p.high) - BigInt(last))]));
+const remaining = new Map(ends.filter((p) => BigInt(p.high) > (starts.get(p.partition) ?? 0n)).map((p) => [p.partition, BigInt(p.high)]));
+
+function maxBigInt(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+if (!options.json) console.log(COLUMNS.map(([name, width]) => cell(name, width)).join('  '));
+if (remaining.size === 0 && !options.follow) process.exit(0);
+const backlog: Row[] = [];
+const consumer = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}`, maxWaitTimeInMs: 200 });
+await consumer.connect();
+await consumer.subscribe({ topic: config.DLQ_TOPIC, fromBeginning: true });
+let caughtUp = remaining.size === 0;
+const finished = new Promise<void>((resolve) => {
+  const stop = () => void consumer.disconnect().then(resolve);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  void consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) {
+        if (BigInt(message.offset) < (starts.get(batch.partition) ?? 0n)) continue;
+        const row = await toRow(batch.partition, message);
+        if (caughtUp) print(row);
+        else backlog.push(row);
+      }
+      if (BigInt(batch.lastOffset()) + 1n >= (remaining.get(batch.partition) ?? 0n)) remaining.delete(batch.partition);
+      if (!caughtUp && remaining.size === 0) {
+        caughtUp = true;
+        // The newest `last` over all partitions, oldest first.
+        const rows = backlog.sort((a, b) => a.failedAt.localeCompare(b.failedAt));
+        for (const row of options['from-beginning'] ? rows : rows.slice(-last)) print(row);
+        if (!options.follow) stop();
+      }
+    },
+  });
+});
+await finished;
