@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DLQ, DLT } from '../../services/lib/dlq.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
-import { expectedStats, Lab, waitUntil, type DeadLetter } from './lab.ts';
+import { expectedStats, Lab, waitUntil, type DeadLetter, type ServiceProcess } from './lab.ts';
 
 const MAX_RETRIES = 3;
 const counts = { valid: 40, invalid: 6, poison: 6, recovering: 4, exhausted: 3 };
@@ -16,6 +16,7 @@ for (const mode of ['blocking', 'topics'] as const) {
     const lab = new Lab({ RETRY_MODE: mode, MAX_RETRIES: String(MAX_RETRIES), RETRY_BASE_MS: '100', RETRY_FACTOR: '2' });
     let truths: GroundTruth[];
     let deadLetters: DeadLetter[];
+    let consumer: ServiceProcess;
 
     before(async () => {
       await lab.start();
@@ -23,7 +24,7 @@ for (const mode of ['blocking', 'topics'] as const) {
         await lab.produce({ count: counts.valid, invalid: counts.invalid, poison: counts.poison, transient: counts.recovering, 'fail-times': 2 }),
         await lab.produce({ count: 1, transient: counts.exhausted, 'fail-times': MAX_RETRIES + 2 }),
       ];
-      const consumer = lab.startConsumer();
+      consumer = lab.startConsumer();
       const expected = counts.invalid + counts.poison + counts.exhausted;
       await waitUntil('the consumer to drain the orders and retry topics', () => lab.drained(), 90_000).catch((error) => {
         throw new Error(`${(error as Error).message}\nconsumer output:\n${consumer.output.slice(-4000)}`);
@@ -93,6 +94,32 @@ for (const mode of ['blocking', 'topics'] as const) {
       assert.equal(expected.count, counts.valid + counts.recovering + 1);
       await waitUntil('the stats reader to see the final aggregate', () => lab.stats().count === expected.count, 10_000).catch(() => undefined);
       assert.deepEqual(lab.stats(), expected);
+    });
+
+    it('logs one line per retry and per dead letter, with the order and where it was', () => {
+      const deadLettering = consumer.logs(/dead-lettering order/);
+      assert.equal(deadLettering.length, deadLetters.length);
+      const retries = consumer.logs(/transient failure/);
+      // Recovering orders fail twice; exhausted ones fail before each of their retries.
+      assert.equal(retries.length, counts.recovering * 2 + counts.exhausted * MAX_RETRIES);
+      for (const line of [...deadLettering, ...retries]) {
+        for (const field of ['topic', 'partition', 'offset', 'attempt', 'reason']) assert.ok(line[field] !== undefined, `${field} missing in ${JSON.stringify(line)}`);
+      }
+      assert.ok(retries.every((line) => typeof line.orderId === 'string'));
+    });
+
+    it('exposes health and Prometheus metrics that match what happened', async () => {
+      const port = consumer.logs(/consumer started/)[0]?.httpPort;
+      assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const metric = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(text)?.[1]);
+      assert.equal(metric('orders_processed_total'), counts.valid + counts.recovering + 1);
+      assert.equal(metric('orders_retried_total'), counts.recovering * 2 + counts.exhausted * MAX_RETRIES);
+      assert.equal(metric('orders_dead_lettered_total\\{failure_class="permanent"\\}'), counts.invalid);
+      assert.equal(metric('orders_dead_lettered_total\\{failure_class="undecodable"\\}'), counts.poison);
+      assert.equal(metric('orders_dead_lettered_total\\{failure_class="retries-exhausted"\\}'), counts.exhausted);
+      assert.equal(metric('orders_average_price'), expectedStats(truths, MAX_RETRIES).average);
+      assert.ok(metric('order_processing_seconds_count') >= counts.valid);
     });
   });
 }
