@@ -85,6 +85,7 @@ export async function startConsumer(config: ServiceConfig<'consumer'>, logger: L
     httpPort: ops.port,
     async stop() {
       shutdown.abort();
+      processor.cancelResumes();
       await consumer.disconnect();
       await processor.closeLanes();
       await statsReader.stop();

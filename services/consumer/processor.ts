@@ -2,7 +2,8 @@
 // a time, with the failure routing the lab is about:
 // - permanent failures (undecodable, invalid) go to the DLQ at once;
 // - transient failures are retried with exponential backoff, in place
-//   (blocking mode: the partition waits, heartbeats keep the membership) or
+//   (blocking mode: the partition is paused until the retry is due, so its
+//   order holds while the consumer's other partitions keep flowing) or
 //   through retry topics (topics mode: the partition moves on), then DLQ;
 // - infrastructure failures (registry down, a commit that fails) are waited
 //   out with a capped backoff without spending the order's retry budget.
@@ -50,10 +51,25 @@ class GroupChanged extends Error {
 type Decision =
   | { kind: 'processed'; order: Order }
   | { kind: 'dead-letter'; message: Message; failureClass: FailureClass }
-  | { kind: 'retry'; topic: string; message: Message };
+  | { kind: 'retry'; topic: string; message: Message }
+  /** Blocking mode: try this record again at `dueAt`; nothing after it before then. */
+  | { kind: 'deferred'; dueAt: number };
+
+/** A record waiting in place (blocking mode) for its next attempt. */
+interface Waiting {
+  attempt: number;
+  dueAt: number;
+}
 
 export class OrderProcessor {
   private readonly lanes = new Map<string, Promise<PartitionLane>>();
+  /**
+   * Blocking mode's retry state, by `topic/partition/offset`. It lives in
+   * memory: after a restart or a rebalance a record starts its attempts
+   * again, so an order may get more retries than MAX_RETRIES, never fewer.
+   */
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: ProcessorOptions) {}
 
@@ -61,6 +77,7 @@ export class OrderProcessor {
   async closeLanes(): Promise<void> {
     const lanes = [...this.lanes.values()];
     this.lanes.clear();
+    this.waiting.clear();
     await Promise.all(lanes.map(async (lane) => (await lane.catch(() => undefined))?.close()));
   }
 
@@ -142,19 +159,25 @@ export class OrderProcessor {
         resolveOffset(message.offset);
         continue;
       }
-      const dueAt = this.options.retryTopics.dueAt(batch.topic, message);
+      // Records of a retry topic are in due order, and a record waiting in
+      // place holds everything behind it: either way nothing more of this
+      // partition is due before it. Pause the partition until then; the
+      // consumer's other partitions keep flowing meanwhile.
+      const dueAt = this.options.retryTopics.dueAt(batch.topic, message) ?? this.waiting.get(waitingKey(batch.topic, batch.partition, message))?.dueAt;
       if (dueAt !== undefined && dueAt > Date.now()) {
-        // Records of a retry topic are in due order: nothing behind this one
-        // is due either. Pause the partition until then; healthy orders on
-        // other partitions and topics keep flowing meanwhile.
         await flush();
-        const resume = payload.pause();
-        setTimeout(resume, dueAt - Date.now()).unref();
+        this.pausePartition(payload, dueAt);
         return;
       }
       const started = performance.now();
       const decision = await this.decide(batch.topic, batch.partition, message, payload, flush);
       metrics.latency.observe((performance.now() - started) / 1000);
+      if (decision.kind === 'deferred') {
+        await flush();
+        this.pausePartition(payload, decision.dueAt);
+        return;
+      }
+      this.waiting.delete(waitingKey(batch.topic, batch.partition, message));
       if (decision.kind === 'processed') {
         processed.push(decision.order);
       } else {
@@ -178,7 +201,8 @@ export class OrderProcessor {
   ): Promise<Decision> {
     const { serde, logger, policy, metrics } = this.options;
     const origin = this.options.retryTopics.origin(topic, partition, message);
-    let attempt = this.options.retryTopics.attemptsBefore(message) + 1;
+    const key = waitingKey(topic, partition, message);
+    const attempt = this.waiting.get(key)?.attempt ?? this.options.retryTopics.attemptsBefore(message) + 1;
     let outages = 0;
     for (;;) {
       const log = { topic, partition, offset: message.offset, attempt, origin };
@@ -215,13 +239,34 @@ export class OrderProcessor {
           return { kind: 'retry', topic: retryTopic, message: this.options.retryTopics.message(message, origin, attempt, delay, error) };
         }
         logger.info({ ...log, orderId, reason: error.message, delayMs: delay }, 'transient failure; retrying in place');
-        // Make everything before this record durable first: a crash during
-        // the wait then redoes only this record.
-        await flush();
-        await this.pause(delay, payload);
-        attempt += 1;
+        const dueAt = Date.now() + delay;
+        this.waiting.set(key, { attempt: attempt + 1, dueAt });
+        return { kind: 'deferred', dueAt };
       }
     }
+  }
+
+  /**
+   * Pauses the batch's partition until `dueAt`. Unresolved records of the
+   * batch are fetched again after the resume, starting with the one due.
+   */
+  private pausePartition(payload: EachBatchPayload, dueAt: number): void {
+    const resume = payload.pause();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      try {
+        resume();
+      } catch {
+        // The consumer stopped meanwhile; there is nothing to resume.
+      }
+    }, Math.max(0, dueAt - Date.now()));
+    this.resumeTimers.add(timer);
+  }
+
+  /** On shutdown: no partition is resumed any more. */
+  cancelResumes(): void {
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
   }
 
   private deadLetter(message: KafkaMessage, origin: Origin, failureClass: FailureClass, attempts: number, error: Error): Message {
@@ -267,3 +312,6 @@ export class OrderProcessor {
   }
 }
 
+function waitingKey(topic: string, partition: number, message: KafkaMessage): string {
+  return `${topic}/${partition}/${message.offset}`;
+}
