@@ -172,9 +172,11 @@ export class Lab {
         },
       });
     });
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`reading ${topic} to its end timed out`)), 30_000))]);
+      await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`reading ${topic} to its end timed out`)), 30_000)))]);
     } finally {
+      clearTimeout(timer);
       await consumer.disconnect();
     }
     return records;

@@ -1,0 +1,120 @@
+// The in-memory DLQ index. Entries are kept in one array sorted by (time,
+// partition, offset), so newest-first pages, time ranges and cursors are
+// binary searches plus a scan; and per DLQ partition in offset order, so a
+// lookup by id is a binary search too. Records mostly arrive in time order;
+// when one does not, the array is re-sorted on the next read (TimSort on
+// nearly sorted data is close to linear).
+import type { Position } from './cursor.ts';
+import type { DlqEntry } from './entry.ts';
+import type { CompiledFilter } from './filter.ts';
+
+export interface Page {
+  items: DlqEntry[];
+  /** Records that match the filter, on every page. */
+  total: number;
+  /** Where the next page starts; null on the last page. */
+  next: Position | null;
+}
+
+const compare = (a: Position, b: Position) => a.time - b.time || a.partition - b.partition || a.offset - b.offset;
+
+export class DlqIndex {
+  private readonly entries: DlqEntry[] = [];
+  private unsorted = false;
+  private readonly partitions = new Map<number, DlqEntry[]>();
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Adds a record; false when it is already indexed (a consumer that re-reads after a rejoin). */
+  add(entry: DlqEntry): boolean {
+    let partition = this.partitions.get(entry.partition);
+    if (partition === undefined) {
+      partition = [];
+      this.partitions.set(entry.partition, partition);
+    }
+    const last = partition.at(-1);
+    if (last !== undefined && last.offset >= entry.offset) return false;
+    partition.push(entry);
+    const newest = this.entries.at(-1);
+    if (newest !== undefined && compare(newest, entry) > 0) this.unsorted = true;
+    this.entries.push(entry);
+    return true;
+  }
+
+  get(partition: number, offset: number): DlqEntry | undefined {
+    const entries = this.partitions.get(partition) ?? [];
+    let [low, high] = [0, entries.length];
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (entries[middle]!.offset < offset) low = middle + 1;
+      else high = middle;
+    }
+    const found = entries[low];
+    return found?.offset === offset ? found : undefined;
+  }
+
+  /** Newest first, starting after `after` (a cursor position). */
+  page(filter: CompiledFilter, limit: number, after?: Position): Page {
+    const [low, high] = this.range(filter);
+    const start = after === undefined ? high : Math.min(high, this.lowerBound(after));
+    const items: DlqEntry[] = [];
+    let total = 0;
+    let beyond = 0;
+    for (let i = high - 1; i >= low; i -= 1) {
+      const entry = this.entries[i]!;
+      if (!filter.test(entry)) continue;
+      total += 1;
+      if (i >= start) continue;
+      if (items.length < limit) items.push(entry);
+      else beyond += 1;
+    }
+    const last = items.at(-1);
+    return { items, total, next: beyond > 0 && last !== undefined ? { time: last.time, partition: last.partition, offset: last.offset } : null };
+  }
+
+  /** Oldest first, at most `limit`, and how many match in all. */
+  select(filter: CompiledFilter, limit: number): { items: DlqEntry[]; total: number } {
+    const [low, high] = this.range(filter);
+    const items: DlqEntry[] = [];
+    let total = 0;
+    for (let i = low; i < high; i += 1) {
+      const entry = this.entries[i]!;
+      if (!filter.test(entry)) continue;
+      total += 1;
+      if (items.length < limit) items.push(entry);
+    }
+    return { items, total };
+  }
+
+  forEach(filter: CompiledFilter, visit: (entry: DlqEntry) => void): void {
+    const [low, high] = this.range(filter);
+    for (let i = low; i < high; i += 1) {
+      const entry = this.entries[i]!;
+      if (filter.test(entry)) visit(entry);
+    }
+  }
+
+  /** Index bounds [low, high) of the entries within the filter's time range. */
+  private range(filter: CompiledFilter): [number, number] {
+    if (this.unsorted) {
+      this.entries.sort(compare);
+      this.unsorted = false;
+    }
+    const low = filter.fromMs === Number.NEGATIVE_INFINITY ? 0 : this.lowerBound({ time: filter.fromMs, partition: -1, offset: -1 });
+    const high = filter.toMs === Number.POSITIVE_INFINITY ? this.entries.length : this.lowerBound({ time: filter.toMs, partition: -1, offset: -1 });
+    return [low, Math.max(low, high)];
+  }
+
+  /** The first index whose entry sorts at or after `position`. */
+  private lowerBound(position: Position): number {
+    let [low, high] = [0, this.entries.length];
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compare(this.entries[middle]!, position) < 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+}

@@ -1,0 +1,144 @@
+// One dead letter as the index keeps it: the fields the API filters on, read
+// once from the headers and the decoded value, plus the original key, value
+// and headers so it can be shown and replayed without going back to Kafka.
+// Sized for 100k+ records: one flat object per record, repeated strings
+// (classes, products, reasons, stack frames) interned, so each distinct value
+// is held once however many records carry it.
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { DLQ, DLT, deadLetterId, readDeadLetterHeaders, REPLAY } from '../../lib/dlq.ts';
+import { reasonOf } from './reason.ts';
+import type { DecodeResult } from './value-decoder.ts';
+
+export interface DlqEntry {
+  readonly partition: number;
+  readonly offset: number;
+  /** Epoch ms, the sort key: when the record was dead-lettered (x-dlq-failed-at, else the DLQ record's timestamp). */
+  readonly time: number;
+  /** x-dlq-failed-at, epoch ms. */
+  readonly failedAt: number | null;
+  readonly failureClass: string | null;
+  readonly exceptionClass: string | null;
+  /** The exception message, as the consumer wrote it. */
+  readonly message: string | null;
+  /** The message with its variable parts replaced (see reason.ts). */
+  readonly reason: string;
+  /** The stack trace's first line and the rest (the frames, interned: records failing at one place share them). */
+  readonly stackHead: string | null;
+  readonly stackFrames: string | null;
+  readonly attempts: number | null;
+  readonly consumerGroup: string | null;
+  readonly originTopic: string | null;
+  readonly originPartition: number | null;
+  readonly originOffset: string | null;
+  readonly originTimestamp: string | null;
+  /** x-replay-count on the dead letter: replays the order had been through before this failure. */
+  readonly priorReplays: number;
+  readonly replayFrom: string | null;
+  readonly replayAt: string | null;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Every header not read into the fields above (the original headers among them), bytes as they were. */
+  readonly otherHeaders: Readonly<Record<string, Buffer>> | null;
+  readonly schemaId: number | null;
+  /** The decoded order, or null when the value does not decode (then `undecodable` says why). */
+  readonly order: Readonly<Record<string, unknown>> | null;
+  readonly undecodable: { readonly reason: string; readonly message: string } | null;
+}
+
+/** The headers read into DlqEntry fields; the rest are kept in otherHeaders. */
+const CONTEXT_HEADERS: ReadonlySet<string> = new Set([...Object.values(DLT), ...Object.values(DLQ), ...Object.values(REPLAY)]);
+
+export class Interner {
+  private readonly strings = new Map<string, string>();
+
+  intern<T extends string | null | undefined>(value: T): T {
+    if (value === null || value === undefined) return value;
+    const known = this.strings.get(value);
+    if (known !== undefined) return known as T;
+    this.strings.set(value, value);
+    return value;
+  }
+}
+
+/** Kafka hands out slices of whole fetch responses; copies keep only the record's bytes alive. */
+function copy(bytes: Buffer | null | undefined): Buffer | null {
+  return bytes === null || bytes === undefined ? null : Buffer.from(bytes);
+}
+
+function otherHeadersOf(headers: IHeaders | undefined): Record<string, Buffer> | null {
+  let others: Record<string, Buffer> | null = null;
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (CONTEXT_HEADERS.has(name) || value === undefined) continue;
+    const last = Array.isArray(value) ? value.at(-1) : value;
+    if (last === undefined) continue;
+    others ??= {};
+    others[name] = Buffer.from(last);
+  }
+  return others;
+}
+
+export function toEntry(partition: number, message: KafkaMessage, decoded: DecodeResult, strings: Interner): DlqEntry {
+  const context = readDeadLetterHeaders(message.headers);
+  const stack = context.exceptionStacktrace ?? null;
+  const newline = stack === null ? -1 : stack.indexOf('\n');
+  const order = decoded.order === null ? null : { ...decoded.order };
+  if (order !== null && typeof order.product === 'string') order.product = strings.intern(order.product);
+  return {
+    partition,
+    offset: Number(message.offset),
+    time: context.failedAt?.getTime() ?? Number(message.timestamp),
+    failedAt: context.failedAt?.getTime() ?? null,
+    failureClass: strings.intern(context.failureClass ?? null),
+    exceptionClass: strings.intern(context.exceptionClass ?? null),
+    message: context.exceptionMessage ?? null,
+    reason: strings.intern(reasonOf(context.exceptionMessage ?? '')),
+    stackHead: stack === null ? null : newline === -1 ? stack : stack.slice(0, newline),
+    stackFrames: stack === null || newline === -1 ? null : strings.intern(stack.slice(newline)),
+    attempts: context.attempts ?? null,
+    consumerGroup: strings.intern(context.consumerGroup ?? null),
+    originTopic: strings.intern(context.originalTopic ?? null),
+    originPartition: context.originalPartition ?? null,
+    originOffset: context.originalOffset ?? null,
+    originTimestamp: context.originalTimestamp ?? null,
+    priorReplays: context.replayCount,
+    replayFrom: context.replayFrom ?? null,
+    replayAt: context.replayAt ?? null,
+    key: copy(message.key),
+    value: copy(message.value),
+    otherHeaders: otherHeadersOf(message.headers),
+    schemaId: decoded.schemaId,
+    order,
+    undecodable: decoded.undecodable,
+  };
+}
+
+export const entryId = (entry: DlqEntry): string => deadLetterId(entry.partition, entry.offset);
+
+export function stackOf(entry: DlqEntry): string | null {
+  return entry.stackHead === null ? null : entry.stackHead + (entry.stackFrames ?? '');
+}
+
+/** Every header of the dead letter, as text (context headers rebuilt from the fields they were read into). */
+export function headersOf(entry: DlqEntry): Record<string, string> {
+  const context: Record<string, string | number | null> = {
+    [DLT.originalTopic]: entry.originTopic,
+    [DLT.originalPartition]: entry.originPartition,
+    [DLT.originalOffset]: entry.originOffset,
+    [DLT.originalTimestamp]: entry.originTimestamp,
+    [DLT.originalConsumerGroup]: entry.consumerGroup,
+    [DLT.exceptionFqcn]: entry.exceptionClass,
+    [DLT.exceptionMessage]: entry.message,
+    [DLT.exceptionStacktrace]: stackOf(entry),
+    [DLQ.failureClass]: entry.failureClass,
+    [DLQ.attempts]: entry.attempts,
+    [DLQ.failedAt]: entry.failedAt === null ? null : new Date(entry.failedAt).toISOString(),
+    [REPLAY.count]: entry.priorReplays > 0 ? entry.priorReplays : null,
+    [REPLAY.from]: entry.replayFrom,
+    [REPLAY.at]: entry.replayAt,
+  };
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(entry.otherHeaders ?? {})) headers[name] = value.toString();
+  for (const [name, value] of Object.entries(context)) if (value !== null) headers[name] = String(value);
+  return headers;
+}
+

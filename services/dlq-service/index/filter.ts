@@ -1,0 +1,58 @@
+// The filters GET /dlq, GET /dlq/stats and POST /dlq/replay share, compiled
+// once per request into a time range (which the index turns into a slice of
+// its sorted entries) and a predicate for what remains.
+import type { DlqEntry } from './entry.ts';
+
+export interface DlqFilter {
+  failureClass?: string;
+  /** Case-insensitive text within the exception message. */
+  reason?: string;
+  product?: string;
+  orderId?: string;
+  /** Case-insensitive text within the order id (or key), product or exception message. */
+  q?: string;
+  /** ISO 8601; inclusive. */
+  from?: string;
+  /** ISO 8601; exclusive. */
+  to?: string;
+  replayed?: boolean;
+}
+
+export interface CompiledFilter {
+  fromMs: number;
+  toMs: number;
+  test(entry: DlqEntry): boolean;
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** `replays(entry)` says how often the record was replayed (from the replay state). */
+export function compileFilter(filter: DlqFilter, replays: (entry: DlqEntry) => number): CompiledFilter {
+  const tests: ((entry: DlqEntry) => boolean)[] = [];
+  const { failureClass, product, orderId, replayed } = filter;
+  if (failureClass !== undefined) tests.push((entry) => entry.failureClass === failureClass);
+  if (product !== undefined) tests.push((entry) => entry.order?.product === product);
+  if (orderId !== undefined) tests.push((entry) => entry.order?.orderId === orderId);
+  if (filter.reason !== undefined) {
+    const pattern = new RegExp(escape(filter.reason), 'i');
+    tests.push((entry) => entry.message !== null && pattern.test(entry.message));
+  }
+  if (filter.q !== undefined) {
+    const pattern = new RegExp(escape(filter.q), 'i');
+    tests.push((entry) => {
+      const id = entry.order?.orderId ?? entry.key?.toString();
+      const product = entry.order?.product;
+      return (
+        (typeof id === 'string' && pattern.test(id)) ||
+        (typeof product === 'string' && pattern.test(product)) ||
+        (entry.message !== null && pattern.test(entry.message))
+      );
+    });
+  }
+  if (replayed !== undefined) tests.push((entry) => replays(entry) > 0 === replayed);
+  return {
+    fromMs: filter.from === undefined ? Number.NEGATIVE_INFINITY : Date.parse(filter.from),
+    toMs: filter.to === undefined ? Number.POSITIVE_INFINITY : Date.parse(filter.to),
+    test: (entry) => tests.every((test) => test(entry)),
+  };
+}

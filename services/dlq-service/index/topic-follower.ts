@@ -1,0 +1,76 @@
+// Reads a topic from the beginning and then follows it, read_committed, with a
+// group id of its own that never commits (every start is a full rebuild). It
+// knows how far it has read per partition, so it can tell whether it has
+// caught up with the end of the topic as it was when asked.
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from '../../lib/logger.ts';
+import { wait } from '../../lib/retry.ts';
+
+type BatchHandler = (payload: EachBatchPayload) => Promise<void>;
+
+const CATCH_UP_POLL_MS = 50;
+
+export class TopicFollower {
+  private readonly groupId: string;
+  private readonly consumer: Consumer;
+  /** Per partition, the offset after the last one read (transaction markers included). */
+  private readonly positions = new Map<number, bigint>();
+
+  constructor(
+    kafka: Kafka,
+    private readonly admin: Admin,
+    readonly topic: string,
+    private readonly handle: BatchHandler,
+    private readonly logger: Logger,
+  ) {
+    this.groupId = `dlq-service-${topic}-${randomUUID()}`;
+    this.consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
+    // Emitted for every fetched batch, including those that held only
+    // transaction markers or aborted records, which never reach the handler:
+    // without them the position would stop short of the end of the topic.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const next = BigInt(payload.lastOffset) + 1n;
+      if (next > (this.positions.get(payload.partition) ?? 0n)) this.positions.set(payload.partition, next);
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatch: this.handle });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    // The group never committed anything; it only clutters the broker's list.
+    await this.admin.deleteGroups([this.groupId]).catch((error: unknown) => this.logger.debug({ err: error, groupId: this.groupId }, 'could not delete the group'));
+  }
+
+  /** Records between what was read and the end of each partition now (asks the broker). */
+  async lag(): Promise<number> {
+    const ends = await this.admin.fetchTopicOffsets(this.topic);
+    let lag = 0n;
+    for (const { partition, high, low } of ends) {
+      const behind = BigInt(high) - (this.positions.get(partition) ?? BigInt(low));
+      if (behind > 0n) lag += behind;
+    }
+    return Number(lag);
+  }
+
+  /** Resolves once everything in the topic when called has been read; rejects after `timeoutMs`. */
+  async waitUntilCaughtUp(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const ends = await this.admin.fetchTopicOffsets(this.topic);
+    const behind = () => ends.filter(({ partition, high, low }) => high !== low && (this.positions.get(partition) ?? 0n) < BigInt(high));
+    for (;;) {
+      const remaining = behind();
+      if (remaining.length === 0) return;
+      if (Date.now() >= deadline) {
+        const detail = remaining.map(({ partition, high }) => `partition ${partition}: read to ${this.positions.get(partition) ?? 0n} of ${high}`).join(', ');
+        throw new Error(`${this.topic} not read to its end within ${timeoutMs} ms (${detail})`);
+      }
+      if (!(await wait(CATCH_UP_POLL_MS, signal))) throw new Error(`stopped while waiting for ${this.topic}`);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+// The DLQ dashboard: polls the API every POLL_MS (no reload), renders with
+// textContent only (record fields come from Kafka and are never HTML), and
+// replays through POST /dlq/{id}/replay with the token the user types. The
+// token is kept in sessionStorage, so it is asked once per tab.
+const POLL_MS = 2000;
+const PAGE = 50;
+const TOKEN_KEY = 'dlq-api-token';
+
+const $ = (id) => document.getElementById(id);
+const money = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD' });
+const count = new Intl.NumberFormat();
+let selected;
+/** Only the latest refresh renders: an older one that answers late must not overwrite it. */
+let generation = 0;
+
+async function getJson(path) {
+  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.json();
+}
+
+function query() {
+  const params = new URLSearchParams({ limit: String(PAGE) });
+  const text = $('filter-text').value.trim();
+  if (text) params.set('q', text);
+  if ($('filter-class').value) params.set('failureClass', $('filter-class').value);
+  if ($('filter-replayed').value) params.set('replayed', $('filter-replayed').value);
+  return params;
+}
+
+function cell(row, text, className) {
+  const td = row.insertCell();
+  td.textContent = text ?? '';
+  if (className) td.className = className;
+  return td;
+}
+
+function renderRows(page) {
+  const body = $('rows');
+  body.replaceChildren();
+  if (page.items.length === 0) {
+    cell(body.insertRow(), 'No dead letters match.', 'muted').colSpan = 9;
+  }
+  for (const item of page.items) {
+    const row = body.insertRow();
+    row.dataset.id = item.id;
+    if (item.replays > 0) row.classList.add('replayed');
+    cell(row, new Date(item.failedAt).toLocaleString(), 'nowrap');
+    cell(row, item.id, 'mono nowrap');
+    const badge = document.createElement('span');
+    badge.className = `class ${item.failureClass ?? ''}`;
+    badge.textContent = item.failureClass ?? 'unknown';
+    row.insertCell().append(badge);
+    cell(row, item.message ?? item.reason, 'reason').title = item.exceptionClass ?? '';
+    cell(row, item.product ?? '—');
+    cell(row, item.price === null ? '—' : money.format(item.price), 'num');
+    cell(row, item.orderId ?? item.key ?? '—', 'mono');
+    cell(row, String(item.replays), 'num');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = item.replays > 0 ? 'Replay again' : 'Replay';
+    button.addEventListener('click', () => openReplay(item));
+    row.insertCell().append(button);
+  }
+  $('shown').textContent = `showing ${page.items.length} of ${count.format(page.total)}`;
+}
+
+function renderCounts(stats, orders) {
+  $('dlq-total').textContent = count.format(stats.total);
+  for (const failureClass of ['permanent', 'retries-exhausted', 'undecodable']) {
+    $(`class-${failureClass}`).textContent = count.format(stats.byFailureClass[failureClass] ?? 0);
+  }
+  $('dlq-replayed').textContent = count.format(stats.replayed);
+  $('processed').textContent = count.format(orders.count);
+  $('average').textContent = orders.average === null ? '–' : money.format(orders.average);
+}
+
+async function refresh() {
+  const mine = ++generation;
+  try {
+    const [page, stats, orders, ready] = await Promise.all([
+      getJson(`/dlq?${query()}`),
+      getJson('/dlq/stats'),
+      getJson('/stats/orders'),
+      fetch('/ready').then((response) => response.json()),
+    ]);
+    if (mine !== generation) return;
+    renderRows(page);
+    renderCounts(stats, orders);
+    $('status').dataset.state = ready.ready ? 'ready' : 'loading';
+    $('status').textContent = ready.ready ? `live · ${count.format(ready.index.records)} indexed` : 'loading the DLQ…';
+  } catch (error) {
+    if (mine !== generation) return;
+    $('status').dataset.state = 'error';
+    $('status').textContent = `cannot reach the service (${error.message})`;
+  }
+}
+
+function openReplay(item) {
+  selected = item;
+  $('replay-id').textContent = item.id;
+  $('replay-topic').textContent = item.origin?.topic ?? 'its original topic';
+  $('replay-token').value = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  $('replay-force').checked = item.replays > 0;
+  $('replay-result').textContent = '';
+  delete $('replay-result').dataset.outcome;
+  $('replay-submit').disabled = false;
+  $('replay-dialog').showModal();
+}
+
+async function replay(event) {
+  event.preventDefault();
+  const token = $('replay-token').value.trim();
+  if (!selected || !token) return;
+  $('replay-submit').disabled = true;
+  const result = $('replay-result');
+  try {
+    const response = await fetch(`/dlq/${encodeURIComponent(selected.id)}/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ force: $('replay-force').checked }),
+    });
+    const body = await response.json();
+    if (response.ok) {
+      sessionStorage.setItem(TOKEN_KEY, token);
+      result.dataset.outcome = 'ok';
+      result.textContent = `Replayed to ${body.target.topic} partition ${body.target.partition} at offset ${body.target.offset} (replay #${body.replayCount}).`;
+      await refresh();
+    } else {
+      if (response.status === 401) sessionStorage.removeItem(TOKEN_KEY);
+      result.dataset.outcome = 'error';
+      result.textContent = body.message;
+      $('replay-submit').disabled = false;
+    }
+  } catch (error) {
+    result.dataset.outcome = 'error';
+    result.textContent = `The request failed: ${error.message}`;
+    $('replay-submit').disabled = false;
+  }
+}
+
+$('replay-form').addEventListener('submit', replay);
+$('replay-cancel').addEventListener('click', () => $('replay-dialog').close());
+for (const id of ['filter-text', 'filter-class', 'filter-replayed']) $(id).addEventListener('input', () => void refresh());
+await refresh();
+setInterval(() => void refresh(), POLL_MS);

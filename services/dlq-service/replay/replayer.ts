@@ -1,0 +1,222 @@
+// Replay: the dead letter's original key, value and headers go back to the
+// topic it came from (its original partition when that still exists), marked
+// with x-replay-count / x-replay-from / x-replay-at; the record's new replay
+// state goes to the replay topic. Both are written in one Kafka transaction,
+// so a crash can never leave a replay without its state (which would let the
+// same record be replayed, and the order processed, twice) or the reverse.
+//
+// Rules, checked under a lock so two requests cannot both pass them:
+// - a record already replayed is not replayed again unless `force` is set;
+// - the order's replay count (x-replay-count on the dead letter, plus this
+//   record's own replays) may not pass DLQ_MAX_REPLAYS, with or without
+//   `force`: an order that keeps failing must not circle forever.
+import { Partitioners, type Admin, type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
+import { replayHeaders } from '../../lib/dlq.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { entryId, type DlqEntry } from '../index/entry.ts';
+import { nextState, type ReplayEvent, type ReplayState, type ReplayStore } from './replay-store.ts';
+
+export type Refusal = 'already-replayed' | 'max-replays' | 'no-origin';
+
+export interface Replayed {
+  id: string;
+  replayCount: number;
+  target: { topic: string; partition: number; offset: string };
+  state: ReplayState;
+}
+
+export interface Refused {
+  id: string;
+  refusal: Refusal;
+  message: string;
+}
+
+export interface ReplayResult {
+  replayed: Replayed[];
+  refused: Refused[];
+  /** Records not replayed because Kafka did not answer or refused their transaction (the request stopped there). */
+  failed: string[];
+}
+
+export interface ReplayerOptions {
+  kafka: Kafka;
+  admin: Admin;
+  store: ReplayStore;
+  transactionalId: string;
+  maxReplays: number;
+  logger: Logger;
+  onOutcome?: (outcome: 'replayed' | 'failed' | Refusal, count: number) => void;
+}
+
+interface Planned {
+  entry: DlqEntry;
+  message: Message & { partition: number };
+  replayCount: number;
+}
+
+/** Records per transaction in a bulk replay. */
+const CHUNK = 500;
+const METADATA_TTL_MS = 60_000;
+const partitioner = Partitioners.DefaultPartitioner();
+
+export class Replayer {
+  private producer: Promise<Producer> | undefined;
+  private lock: Promise<unknown> = Promise.resolve();
+  private readonly metadata = new Map<string, { partitions: PartitionMetadata[] | null; until: number }>();
+
+  constructor(private readonly options: ReplayerOptions) {}
+
+  /** Whether the record may be replayed now, and the x-replay-count the replay would carry. */
+  check(entry: DlqEntry, force: boolean): { ok: true; replayCount: number } | { ok: false; refusal: Refusal; message: string } {
+    const id = entryId(entry);
+    const state = this.options.store.get(entry.partition, entry.offset);
+    if (entry.originTopic === null) {
+      return { ok: false, refusal: 'no-origin', message: `record ${id} has no kafka_dlt-original-topic header, so there is nowhere to replay it to` };
+    }
+    if (state !== undefined && state.count > 0 && !force) {
+      const last = state.history.at(-1);
+      return {
+        ok: false,
+        refusal: 'already-replayed',
+        message: `record ${id} was already replayed ${state.count} time(s)${last ? `, last at ${last.at}` : ''}; nothing was done (send force: true to replay it again)`,
+      };
+    }
+    const replayCount = entry.priorReplays + (state?.count ?? 0) + 1;
+    if (replayCount > this.options.maxReplays) {
+      return {
+        ok: false,
+        refusal: 'max-replays',
+        message: `record ${id} would be replay number ${replayCount} of its order, past DLQ_MAX_REPLAYS (${this.options.maxReplays}); it is not replayed, even with force`,
+      };
+    }
+    return { ok: true, replayCount };
+  }
+
+  /** Replays what passes the checks (in the given order) and says why the rest did not. */
+  replay(entries: readonly DlqEntry[], force: boolean): Promise<ReplayResult> {
+    const run = this.lock.then(() => this.replayLocked(entries, force));
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.lock;
+    const producer = await this.producer?.catch(() => undefined);
+    await producer?.disconnect();
+  }
+
+  private async replayLocked(entries: readonly DlqEntry[], force: boolean): Promise<ReplayResult> {
+    const result: ReplayResult = { replayed: [], refused: [], failed: [] };
+    const planned: Planned[] = [];
+    const at = new Date();
+    try {
+      for (const entry of entries) {
+        const plan = await this.plan(entry, force, at);
+        if ('refusal' in plan) result.refused.push(plan);
+        else planned.push(plan);
+      }
+    } catch (error) {
+      // The broker did not answer a metadata request; nothing was written yet.
+      result.failed = [...planned.map(({ entry }) => entryId(entry)), ...entries.slice(planned.length + result.refused.length).map(entryId)];
+      this.options.logger.error({ err: error, failed: result.failed.length }, 'could not look up the original topics; nothing was replayed');
+      return this.counted(result);
+    }
+    for (let start = 0; start < planned.length; start += CHUNK) {
+      try {
+        result.replayed.push(...(await this.commit(planned.slice(start, start + CHUNK), at)));
+      } catch (error) {
+        result.failed = planned.slice(start).map(({ entry }) => entryId(entry));
+        this.options.logger.error({ err: error, failed: result.failed.length }, 'replay transaction failed; nothing of it was written');
+        break;
+      }
+    }
+    return this.counted(result);
+  }
+
+  /** The record as it would be replayed, or why it is not. */
+  private async plan(entry: DlqEntry, force: boolean, at: Date): Promise<Planned | Refused> {
+    const id = entryId(entry);
+    const check = this.check(entry, force);
+    if (!check.ok) return { id, refusal: check.refusal, message: check.message };
+    const topic = entry.originTopic!;
+    const partitions = await this.partitionsOf(topic);
+    if (partitions === null) return { id, refusal: 'no-origin', message: `the original topic ${topic} of record ${id} does not exist` };
+    const message = { key: entry.key, value: entry.value, headers: replayHeaders(entry.otherHeaders ?? {}, { count: check.replayCount, from: id, at }) };
+    // The original partition keeps the order's place among its key's records;
+    // if the topic has fewer partitions now, the key decides, as for any record.
+    const partition = partitions.some((p) => p.partitionId === entry.originPartition)
+      ? entry.originPartition!
+      : partitioner({ topic, partitionMetadata: partitions, message });
+    return { entry, message: { ...message, partition }, replayCount: check.replayCount };
+  }
+
+  private counted(result: ReplayResult): ReplayResult {
+    this.options.onOutcome?.('replayed', result.replayed.length);
+    this.options.onOutcome?.('failed', result.failed.length);
+    for (const refused of result.refused) this.options.onOutcome?.(refused.refusal, 1);
+    return result;
+  }
+
+  private async commit(planned: Planned[], at: Date): Promise<Replayed[]> {
+    const producer = await this.connect();
+    const transaction = await producer.transaction();
+    try {
+      const byTopic = new Map<string, Message[]>();
+      for (const { entry, message } of planned) byTopic.set(entry.originTopic!, [...(byTopic.get(entry.originTopic!) ?? []), message]);
+      const metadata = await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      // Kafka returns the first offset per partition; the records of one
+      // partition were appended in the order given.
+      const next = new Map(metadata.map((m) => [`${m.topicName}/${m.partition}`, BigInt(m.baseOffset ?? '-1')]));
+      const replayed = planned.map(({ entry, message, replayCount }): Replayed => {
+        const topic = entry.originTopic!;
+        const slot = `${topic}/${message.partition}`;
+        const offset = next.get(slot) ?? -1n;
+        next.set(slot, offset + 1n);
+        const event: ReplayEvent = { at: at.toISOString(), replayCount, topic, partition: message.partition, offset: offset.toString() };
+        return { id: entryId(entry), replayCount, target: { topic, partition: message.partition, offset: offset.toString() }, state: nextState(this.options.store.get(entry.partition, entry.offset), event) };
+      });
+      await transaction.send({
+        topic: this.options.store.topic,
+        acks: -1,
+        messages: replayed.map(({ id, state }) => ({ key: id, value: JSON.stringify(state), partition: 0 })),
+      });
+      await transaction.commit();
+      planned.forEach(({ entry }, i) => this.options.store.apply(entry.partition, entry.offset, replayed[i]!.state));
+      this.options.logger.info({ replayed: replayed.length, ids: replayed.slice(0, 20).map((r) => r.id) }, 'replayed dead letters');
+      return replayed;
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      // The producer may be fenced or out of step; the next replay starts a fresh one.
+      const producer = this.producer;
+      this.producer = undefined;
+      await (await producer?.catch(() => undefined))?.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private connect(): Promise<Producer> {
+    this.producer ??= (async () => {
+      const producer = this.options.kafka.producer({
+        transactionalId: this.options.transactionalId,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        transactionTimeout: 30_000,
+      });
+      await producer.connect();
+      return producer;
+    })();
+    this.producer.catch(() => (this.producer = undefined));
+    return this.producer;
+  }
+
+  /** The topic's partitions, or null when it does not exist (never created by asking: the admin client does not auto-create). */
+  private async partitionsOf(topic: string): Promise<PartitionMetadata[] | null> {
+    const cached = this.metadata.get(topic);
+    if (cached !== undefined && cached.until > Date.now()) return cached.partitions;
+    const exists = (await this.options.admin.listTopics()).includes(topic);
+    const partitions = exists ? ((await this.options.admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? null) : null;
+    this.metadata.set(topic, { partitions, until: Date.now() + METADATA_TTL_MS });
+    return partitions;
+  }
+}

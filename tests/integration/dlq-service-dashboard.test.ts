@@ -1,0 +1,94 @@
+// The dashboard in a real headless Chromium (Debian's, driven by
+// playwright-core): it shows a dead letter the test produced through the real
+// pipeline, with the counts and the running average, filters it, and
+// replaying it from the page (with the token typed into the dialog) works:
+// the consumer processes the order and the page shows it.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { GroundTruth } from '../../services/producer/producer.ts';
+import { DlqService, TOKEN } from './dlq-service-app.ts';
+import { Lab, waitUntil } from './lab.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? '/tmp';
+
+describe('DLQ dashboard in Chromium', () => {
+  const lab = new Lab({ MAX_RETRIES: '1', RETRY_BASE_MS: '50' });
+  let truth: GroundTruth;
+  let service: DlqService;
+  let browser: Browser;
+  let page: Page;
+  let orderId: string;
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    await lab.start();
+    truth = await lab.produce({ count: 3, transient: 1, 'fail-times': 6 });
+    orderId = truth.keys.transient[0]!;
+    const consumer = lab.startConsumer();
+    await waitUntil('the consumer to dead-letter the transient order', () => lab.drained(), 90_000).catch((error) => {
+      throw new Error(`${(error as Error).message}\n${consumer.output.slice(-3000)}`);
+    });
+    service = await DlqService.start(lab);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    // Every request the page makes must go to the service itself (no CDN).
+    page.on('request', (request) => assert.ok(request.url().startsWith(service.url), `the page requested ${request.url()}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await service?.close();
+    await lab.stop();
+  });
+
+  const row = () => page.locator('#rows tr', { hasText: orderId });
+
+  it('shows the dead letter, the counts and the running average', async () => {
+    await page.goto(service.url);
+    await row().waitFor({ timeout: 15_000 });
+    assert.match(await row().innerText(), /retries-exhausted/);
+    assert.match(await row().innerText(), /downstream timed out/);
+    await page.locator('#processed', { hasText: /^3$/ }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#dlq-total').innerText(), '1');
+    assert.equal(await page.locator('#class-retries-exhausted').innerText(), '1');
+    assert.match(await page.locator('#average').innerText(), /\$/);
+    assert.match(await page.locator('#status').innerText(), /live/);
+    await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard.png`, fullPage: true });
+  });
+
+  it('filters without a reload', async () => {
+    await page.fill('#filter-text', 'no-such-order');
+    await page.locator('#rows', { hasText: 'No dead letters match.' }).waitFor({ timeout: 10_000 });
+    await page.fill('#filter-text', orderId.slice(0, 8));
+    await row().waitFor({ timeout: 10_000 });
+    await page.fill('#filter-text', '');
+  });
+
+  it('replays from the page with the token, and shows the order processed', async () => {
+    await row().getByRole('button', { name: 'Replay' }).click();
+    await page.locator('#replay-dialog[open]').waitFor();
+    await page.fill('#replay-token', 'not-the-token-at-all');
+    await page.click('#replay-submit');
+    await page.locator('#replay-result', { hasText: 'not DLQ_API_TOKEN' }).waitFor({ timeout: 10_000 });
+
+    await page.fill('#replay-token', TOKEN);
+    await page.click('#replay-submit');
+    await page.locator('#replay-result', { hasText: `Replayed to ${lab.topics.orders}` }).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-replay.png` });
+    await page.click('#replay-cancel');
+
+    const [item] = (await service.get(`/dlq?orderId=${orderId}`)).body.items;
+    assert.equal(item.replays, 1);
+    await page.locator('#processed', { hasText: /^4$/ }).waitFor({ timeout: 60_000 });
+    assert.equal(lab.stats().count, 4);
+    await row().getByRole('button', { name: 'Replay again' }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('#dlq-replayed').innerText(), '1');
+    await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-replayed.png`, fullPage: true });
+  });
+});

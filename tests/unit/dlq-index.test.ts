@@ -1,0 +1,176 @@
+// The DLQ index without Kafka: order, pages and cursors, time ranges,
+// filters, lookups, duplicates, and the counts of GET /dlq/stats.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeCursor, encodeCursor } from '../../services/dlq-service/index/cursor.ts';
+import { DlqIndex } from '../../services/dlq-service/index/dlq-index.ts';
+import type { DlqEntry } from '../../services/dlq-service/index/entry.ts';
+import { compileFilter, type DlqFilter } from '../../services/dlq-service/index/filter.ts';
+import { reasonOf } from '../../services/dlq-service/index/reason.ts';
+import { NONE, reasonsOf, SummaryBuilder } from '../../services/dlq-service/index/summary.ts';
+
+const T0 = Date.parse('2026-03-01T12:00:00Z');
+const MINUTE = 60_000;
+
+function entry(partition: number, offset: number, minute: number, fields: { product?: string; failureClass?: string; message?: string; orderId?: string } = {}): DlqEntry {
+  const message = fields.message ?? `price -${offset} is not positive`;
+  return {
+    partition,
+    offset,
+    time: T0 + minute * MINUTE,
+    failedAt: T0 + minute * MINUTE,
+    failureClass: fields.failureClass ?? 'permanent',
+    exceptionClass: 'ValidationError',
+    message,
+    reason: reasonOf(message),
+    stackHead: null,
+    stackFrames: null,
+    attempts: 1,
+    consumerGroup: 'g',
+    originTopic: 'orders',
+    originPartition: partition,
+    originOffset: String(offset),
+    originTimestamp: null,
+    priorReplays: 0,
+    replayFrom: null,
+    replayAt: null,
+    key: Buffer.from(fields.orderId ?? `o-${partition}-${offset}`),
+    value: null,
+    otherHeaders: null,
+    schemaId: 1,
+    order: fields.product === undefined ? null : { orderId: fields.orderId ?? `o-${partition}-${offset}`, product: fields.product, price: -offset },
+    undecodable: null,
+  };
+}
+
+const ids = (entries: DlqEntry[]) => entries.map((e) => `${e.partition}-${e.offset}`);
+const all = compileFilter({}, () => 0);
+
+function filled(): DlqIndex {
+  const index = new DlqIndex();
+  // Three partitions read in turns, as a consumer fetches them: not in time order overall.
+  for (const e of [
+    entry(0, 0, 0, { product: 'mouse' }),
+    entry(0, 1, 3, { product: 'keyboard' }),
+    entry(1, 0, 1, { product: 'mouse', failureClass: 'retries-exhausted', message: 'downstream timed out' }),
+    entry(1, 1, 4, { product: 'mouse' }),
+    entry(2, 0, 2, { failureClass: 'undecodable', message: 'magic byte is 123, expected 0' }),
+    entry(2, 1, 5, { product: 'chair', orderId: 'special-order' }),
+  ]) {
+    assert.equal(index.add(e), true);
+  }
+  return index;
+}
+
+describe('DLQ index', () => {
+  it('lists newest first whatever the order records arrived in', () => {
+    assert.deepEqual(ids(filled().page(all, 10).items), ['2-1', '1-1', '0-1', '2-0', '1-0', '0-0']);
+  });
+
+  it('pages with cursors that survive records arriving in between', () => {
+    const index = filled();
+    const first = index.page(all, 4);
+    assert.deepEqual(ids(first.items), ['2-1', '1-1', '0-1', '2-0']);
+    assert.equal(first.total, 6);
+    const cursor = encodeCursor(first.next!);
+    index.add(entry(0, 2, 10));
+    index.add(entry(1, 2, -5));
+    const second = index.page(all, 4, decodeCursor(cursor));
+    assert.deepEqual(ids(second.items), ['1-0', '0-0', '1-2']);
+    assert.equal(second.next, null);
+    assert.equal(second.total, 8);
+  });
+
+  it('has no next page when the last page is exactly full', () => {
+    assert.equal(filled().page(all, 6).next, null);
+    assert.notEqual(filled().page(all, 5).next, null);
+  });
+
+  it('filters, and counts what matches', () => {
+    const index = filled();
+    const page = (filter: DlqFilter, replays: (e: DlqEntry) => number = () => 0) => index.page(compileFilter(filter, replays), 10);
+    assert.deepEqual(ids(page({ product: 'mouse' }).items), ['1-1', '1-0', '0-0']);
+    assert.deepEqual(ids(page({ failureClass: 'undecodable' }).items), ['2-0']);
+    assert.deepEqual(ids(page({ reason: 'TIMED OUT' }).items), ['1-0']);
+    assert.deepEqual(ids(page({ orderId: 'special-order' }).items), ['2-1']);
+    assert.deepEqual(ids(page({ q: 'SPECIAL' }).items), ['2-1']);
+    assert.deepEqual(ids(page({ q: 'o-2-0' }).items), ['2-0'], 'the key, when there is no order');
+    assert.deepEqual(ids(page({ q: '.*' }).items), [], 'text, not a pattern');
+    assert.deepEqual(ids(page({ replayed: true }, (e) => (e.partition === 1 ? 1 : 0)).items), ['1-1', '1-0']);
+    assert.deepEqual(ids(page({ replayed: false }, (e) => (e.partition === 1 ? 1 : 0)).items), ['2-1', '0-1', '2-0', '0-0']);
+    const range = page({ from: new Date(T0 + MINUTE).toISOString(), to: new Date(T0 + 4 * MINUTE).toISOString() });
+    assert.deepEqual(ids(range.items), ['0-1', '2-0', '1-0'], 'from inclusive, to exclusive');
+    assert.equal(range.total, 3);
+    assert.equal(page({ product: 'mouse', from: new Date(T0 + MINUTE).toISOString() }).total, 2);
+  });
+
+  it('finds a record by partition and offset, and ignores records already indexed', () => {
+    const index = filled();
+    assert.equal(index.get(1, 1)?.offset, 1);
+    assert.equal(index.get(1, 7), undefined);
+    assert.equal(index.get(9, 0), undefined);
+    assert.equal(index.add(entry(1, 1, 4)), false);
+    assert.equal(index.add(entry(1, 0, 1)), false);
+    assert.equal(index.size, 6);
+  });
+
+  it('selects oldest first for a bulk replay', () => {
+    const { items, total } = filled().select(compileFilter({ product: 'mouse' }, () => 0), 2);
+    assert.deepEqual(ids(items), ['0-0', '1-0']);
+    assert.equal(total, 3);
+  });
+
+  it('stays fast at 100k records', () => {
+    const index = new DlqIndex();
+    for (let i = 0; i < 100_000; i += 1) index.add(entry(i % 3, Math.floor(i / 3), (i % 3) * 1000 + i / 100, { product: i % 7 === 0 ? 'mouse' : 'keyboard' }));
+    const started = performance.now();
+    const page = index.page(compileFilter({ product: 'mouse' }, () => 0), 50);
+    assert.equal(page.total, Math.ceil(100_000 / 7));
+    assert.equal(page.items.length, 50);
+    const next = index.page(compileFilter({ product: 'mouse' }, () => 0), 50, page.next!);
+    assert.equal(next.items.length, 50);
+    assert.ok(performance.now() - started < 2000, 'a generous bound: this checks for accidental quadratic work, not speed');
+  });
+});
+
+describe('cursors', () => {
+  it('round-trip and refuse anything else', () => {
+    const position = { time: T0, partition: 2, offset: 99 };
+    assert.deepEqual(decodeCursor(encodeCursor(position)), position);
+    assert.match(encodeCursor(position), /^[A-Za-z0-9_-]+$/);
+    for (const bad of ['', 'abc', Buffer.from('1.2').toString('base64url'), Buffer.from('x.1.2').toString('base64url')]) assert.equal(decodeCursor(bad), undefined, bad);
+  });
+});
+
+describe('DLQ summary', () => {
+  it('counts by class, product and reason, per minute over the last hour', () => {
+    const now = T0 + 30 * MINUTE + 10_000;
+    const summary = new SummaryBuilder(now);
+    const index = filled();
+    index.add(entry(0, 9, -120, { product: 'mouse' }));
+    index.forEach(all, (e) => summary.add(e, e.partition === 2));
+    const result = summary.result();
+    assert.equal(result.total, 7);
+    assert.equal(result.replayed, 2);
+    assert.deepEqual(result.byFailureClass, { permanent: 5, 'retries-exhausted': 1, undecodable: 1 });
+    assert.deepEqual(result.byProduct, { mouse: 4, keyboard: 1, chair: 1, [NONE]: 1 });
+    assert.deepEqual(result.byReason[0], { reason: 'price <n> is not positive', count: 5 });
+    assert.equal(result.perMinute.length, 60);
+    assert.equal(result.perMinute.at(-1)!.minute, new Date(T0 + 30 * MINUTE).toISOString());
+    assert.equal(result.perMinute.reduce((sum, bucket) => sum + bucket.count, 0), 6, 'the record two hours old is not in the last hour');
+    assert.equal(result.perMinute.find((bucket) => bucket.minute === new Date(T0 + 5 * MINUTE).toISOString())!.count, 1);
+    assert.equal(result.oldest, new Date(T0 - 120 * MINUTE).toISOString());
+    assert.equal(result.newest, new Date(T0 + 5 * MINUTE).toISOString());
+    assert.deepEqual(reasonsOf([entry(0, 1, 0), entry(0, 2, 0), entry(0, 3, 0, { message: 'x' })]), [
+      { reason: 'price <n> is not positive', count: 2 },
+      { reason: 'x', count: 1 },
+    ]);
+  });
+
+  it('says null for oldest and newest when nothing matches', () => {
+    const result = new SummaryBuilder(T0).result();
+    assert.equal(result.total, 0);
+    assert.equal(result.oldest, null);
+    assert.equal(result.perMinute.every((bucket) => bucket.count === 0), true);
+  });
+});
