@@ -59,6 +59,15 @@ export class DlqIndex {
   page(filter: CompiledFilter, limit: number, after?: Position): Page {
     const [low, high] = this.range(filter);
     const start = after === undefined ? high : Math.min(high, this.lowerBound(after));
+    if (filter.matchesAll) {
+      // The unfiltered list (the dashboard's): the page is a slice and the
+      // total the range's size, instead of a scan of every entry per request.
+      const end = Math.max(low, start);
+      const first = Math.max(low, end - limit);
+      const items = this.entries.slice(first, end).reverse();
+      const last = items.at(-1);
+      return { items, total: high - low, next: first > low && last !== undefined ? { time: last.time, partition: last.partition, offset: last.offset } : null };
+    }
     const items: DlqEntry[] = [];
     let total = 0;
     let beyond = 0;

@@ -21,6 +21,8 @@ export interface DlqFilter {
 export interface CompiledFilter {
   fromMs: number;
   toMs: number;
+  /** No condition besides the time range: every entry within it matches, so a page needs no scan. */
+  matchesAll: boolean;
   test(entry: DlqEntry): boolean;
 }
 
@@ -53,6 +55,7 @@ export function compileFilter(filter: DlqFilter, replays: (entry: DlqEntry) => n
   return {
     fromMs: filter.from === undefined ? Number.NEGATIVE_INFINITY : Date.parse(filter.from),
     toMs: filter.to === undefined ? Number.POSITIVE_INFINITY : Date.parse(filter.to),
+    matchesAll: tests.length === 0,
     test: (entry) => tests.every((test) => test(entry)),
   };
 }
