@@ -8,16 +8,17 @@ NODE_BIN := $(shell scripts/node24.sh)
 export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 
-.PHONY: help test test-unit typecheck stack-up stack-down stack-status stack-logs topic-init
+.PHONY: help test test-unit typecheck stack-up stack-down stack-status stack-logs topic-init \
+	up down ps logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
 # npm ci again whenever the lockfile is newer than the installed tree.
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
-test: node_modules/.package-lock.json ## Typecheck, unit and integration tests (starts the local stack unless KAFKA_BROKERS is set)
+test: node_modules/.package-lock.json ## Typecheck, unit, integration tests and scenarios (starts the local stack unless KAFKA_BROKERS is set)
 	$(TSX) scripts/test.ts
 
 test-unit: node_modules/.package-lock.json ## Unit tests only (no broker needed)
@@ -40,3 +41,33 @@ stack-logs: node_modules/.package-lock.json ## Tail the local-stack logs
 
 topic-init: node_modules/.package-lock.json ## Create topics and register schemas against KAFKA_BROKERS / SCHEMA_REGISTRY_URL
 	$(TSX) services/topic-init/main.ts
+
+up: node_modules/.package-lock.json ## Start the lab: Compose when Docker answers, else local processes (STACK=compose|local, DEMO=1 adds a producer)
+	$(TSX) scripts/lab.ts up $(if $(STACK),--stack $(STACK)) $(if $(DEMO),--demo)
+
+down: node_modules/.package-lock.json ## Stop what `make up` started (CLEAN=1 also wipes its data)
+	$(TSX) scripts/lab.ts down $(if $(CLEAN),--clean)
+
+ps: node_modules/.package-lock.json ## Show what the lab runs
+	$(TSX) scripts/lab.ts ps
+
+logs: node_modules/.package-lock.json ## Show the lab's logs (SERVICE=consumer for one)
+	$(TSX) scripts/lab.ts logs $(SERVICE)
+
+scenarios: node_modules/.package-lock.json ## Run every scenario, one summary table
+	$(TSX) scripts/scenarios/all.ts
+
+scenario-dlq: node_modules/.package-lock.json ## Permanent failures and poison pills land in the DLQ; the average is right
+	$(TSX) scripts/scenarios/dlq.ts
+
+scenario-retry: node_modules/.package-lock.json ## Transient failures recover within the budget or land in the DLQ; backoff follows the schedule
+	$(TSX) scripts/scenarios/retry.ts
+
+scenario-replay: node_modules/.package-lock.json ## Dead letters replayed through the API are counted once
+	$(TSX) scripts/scenarios/replay.ts
+
+scenario-crash: node_modules/.package-lock.json ## The consumer is killed mid-stream; the aggregate still equals the ground truth
+	$(TSX) scripts/scenarios/crash.ts
+
+scenario-evolution: node_modules/.package-lock.json ## A compatible v2 schema is accepted and processed; an incompatible v3 is refused
+	$(TSX) scripts/scenarios/evolution.ts

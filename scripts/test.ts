@@ -1,11 +1,12 @@
 #!/usr/bin/env -S npx tsx
 // The project's test command (make test / npm test): typecheck, unit tests,
-// then the integration tests against a real broker and registry. Without
+// the integration tests against a real broker and registry, then the
+// scenarios (the Makefile's scenario-* targets, asserted). Without
 // KAFKA_BROKERS it starts the local stack (jars, no Docker) and stops it
 // afterwards, unless it was already running.
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { stackDown, stackUp } from './lib/local-stack.ts';
+import { runAttached } from './lib/run-command.ts';
 
 const { values } = parseArgs({
   options: {
@@ -13,35 +14,61 @@ const { values } = parseArgs({
   },
 });
 
-// Asynchronous on purpose: the stack's processes are children of this one,
-// and only a running event loop reaps one that a test stopped.
-async function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  console.log(`\n$ ${command} ${args.join(' ')}`);
-  const child = spawn(command, args, { stdio: 'inherit', env });
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (...exit) => resolve(exit)));
-  if (code !== 0) throw new Error(`${command} ${args[0] ?? ''} exited with ${code ?? signal}`);
+interface Phase {
+  name: string;
+  seconds: number;
+  error?: Error;
 }
 
-const suites = values.unit ? ['tests/unit/**/*.test.ts'] : ['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'];
-let startedStack = false;
-let failed = false;
-try {
-  await run(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit']);
-  const env = { ...process.env };
-  if (!values.unit && !env.KAFKA_BROKERS) {
-    const stack = await stackUp();
-    startedStack = !stack.alreadyUp;
-    env.KAFKA_BROKERS = stack.brokers;
-    env.SCHEMA_REGISTRY_URL = stack.registryUrl;
-    env.LOCAL_STACK = '1';
+const phases: Phase[] = [];
+
+async function phase(name: string, body: () => Promise<void>): Promise<boolean> {
+  const started = Date.now();
+  const result: Phase = { name, seconds: 0 };
+  try {
+    await body();
+  } catch (error) {
+    result.error = error as Error;
   }
-  // One runner invocation, files one after another: the integration suites
-  // share one broker and the machine has two cores.
-  await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...suites], env);
+  result.seconds = (Date.now() - started) / 1000;
+  phases.push(result);
+  return result.error === undefined;
+}
+
+/** The node test runner over some suites, files one after another: they share one broker, and CI has two cores. */
+function nodeTest(patterns: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return runAttached([process.execPath, '--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...patterns], env);
+}
+
+let startedStack = false;
+try {
+  if (await phase('typecheck', () => runAttached([process.execPath, 'node_modules/typescript/bin/tsc', '--noEmit']))) {
+    if (values.unit) {
+      await phase('unit tests', () => nodeTest(['tests/unit/**/*.test.ts'], process.env));
+    } else {
+      const env = { ...process.env };
+      if (!env.KAFKA_BROKERS) {
+        const stack = await stackUp();
+        startedStack = !stack.alreadyUp;
+        env.KAFKA_BROKERS = stack.brokers;
+        env.SCHEMA_REGISTRY_URL = stack.registryUrl;
+        env.LOCAL_STACK = '1';
+      }
+      await phase('unit and integration tests', () => nodeTest(['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'], env));
+      // Scenarios last, and also when a test above failed: they are independent and say more.
+      await phase('scenarios', () => nodeTest(['tests/scenarios/**/*.test.ts'], env));
+    }
+  }
 } catch (error) {
-  console.error(`\ntests failed: ${(error as Error).message}`);
-  failed = true;
+  phases.push({ name: 'local stack', seconds: 0, error: error as Error });
 } finally {
   if (startedStack) await stackDown();
 }
+
+console.log('\n== make test');
+for (const { name, seconds, error } of phases) {
+  console.log(`  ${error ? 'FAIL' : 'PASS'}  ${name.padEnd(28)} ${seconds.toFixed(1).padStart(6)} s${error ? `  ${error.message}` : ''}`);
+}
+const failed = phases.some((result) => result.error !== undefined);
+console.log(failed ? '\ntests failed (the runner output above shows which)' : '\nall passed');
 process.exit(failed ? 1 : 0);

@@ -1,7 +1,11 @@
-// Where the integration tests get a real broker and registry: from
-// KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set (make test sets them), else
-// from the local stack (jars, no Docker), started here if it is not running.
+// Where the integration tests get a real broker and registry, in this order:
+// KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set (make test sets them); else
+// Testcontainers, when a Docker engine answers, running the infrastructure of
+// compose.yaml; else the local stack (jars, no Docker), started here if it is
+// not running. It says which path it took, and why.
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../scripts/lib/free-port.ts';
 import { stackUp, startComponent, stopComponent } from '../../scripts/lib/local-stack.ts';
 
 export interface Infrastructure {
@@ -24,10 +28,46 @@ async function resolveInfrastructure(): Promise<Infrastructure> {
     return { brokers: KAFKA_BROKERS.split(','), registryUrl: SCHEMA_REGISTRY_URL, local: LOCAL_STACK === '1' };
   }
   if (KAFKA_BROKERS || SCHEMA_REGISTRY_URL) {
-    throw new Error('Set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then the local stack is used).');
+    throw new Error('Set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then Testcontainers or the local stack is used).');
   }
+  const docker = await dockerForTestcontainers();
+  if (docker.answers) return composeInfrastructure();
+  console.log(`# integration harness: local stack, as Testcontainers found no Docker engine (${docker.reason})`);
   const stack = await stackUp();
   return { brokers: stack.brokers.split(','), registryUrl: stack.registryUrl, local: true };
+}
+
+/** Testcontainers' own runtime detection (DOCKER_HOST, ~/.testcontainers.properties, the socket...). */
+async function dockerForTestcontainers(): Promise<{ answers: true } | { answers: false; reason: string }> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return { answers: true };
+  } catch (error) {
+    return { answers: false, reason: (error as Error).message };
+  }
+}
+
+const INFRASTRUCTURE_SERVICES = ['zookeeper', 'kafka', 'schema-registry'];
+
+/**
+ * ZooKeeper, Kafka and the Confluent registry exactly as compose.yaml defines
+ * them (images, listeners, healthchecks), on free host ports so they never
+ * collide with a lab or a local stack on 9092/8081. Testcontainers waits for
+ * their healthchecks, and its reaper removes them when this process ends.
+ */
+async function composeInfrastructure(): Promise<Infrastructure> {
+  const { DockerComposeEnvironment, getContainerRuntimeClient } = await import('testcontainers');
+  const host = (await getContainerRuntimeClient()).info.containerRuntime.host;
+  const kafkaPort = await freePort();
+  let registryPort = await freePort();
+  while (registryPort === kafkaPort) registryPort = await freePort();
+  console.log(`# integration harness: Testcontainers (Docker answers), compose.yaml's ${INFRASTRUCTURE_SERVICES.join(', ')} on ${host}`);
+  await new DockerComposeEnvironment(fileURLToPath(new URL('../../', import.meta.url)), 'compose.yaml')
+    .withEnvironment({ KAFKA_HOST_NAME: host, KAFKA_HOST_PORT: String(kafkaPort), REGISTRY_HOST_PORT: String(registryPort) })
+    .withStartupTimeout(180_000)
+    .up(INFRASTRUCTURE_SERVICES);
+  return { brokers: [`${host}:${kafkaPort}`], registryUrl: `http://${host}:${registryPort}`, local: false };
 }
 
 /** Stops the local registry, runs the body, and starts the registry again whatever happens. */

@@ -1,0 +1,250 @@
+#!/usr/bin/env -S npx tsx
+// The whole lab, one command: `make up` runs compose.yaml on Docker Compose
+// when a Docker engine answers, and otherwise the local stack (jars) plus the
+// same tsx services as local processes. It says which it chose and why;
+// --stack (or STACK=compose|local) forces one. down, ps and logs act on
+// whatever up started.
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { COMPOSE_FILE, isActive, isOneShot, ourServices, publishedPort, readComposeFile, resolvedEnvironment, type ComposeService } from './lib/compose-file.ts';
+import { composeCommand, dockerEngine } from './lib/docker.ts';
+import { clearLabState, readLabState, writeLabState, type LabMode, type LabState } from './lib/lab-state.ts';
+import { COMPONENTS, logTail as stackLogTail, stackDown, stackStatus, stackUp } from './lib/local-stack.ts';
+import { localServiceStatus, localServices, logTail, startLocalServices, stopLocalServices } from './lib/local-services.ts';
+import { answersOk } from './lib/http-probe.ts';
+import { runAttached } from './lib/run-command.ts';
+
+const USAGE = `Usage: scripts/lab.ts <command> [options]
+
+  up     [--stack compose|local] [--demo]   start the lab and wait until it is healthy
+  down   [--clean]                         stop what up started (--clean: also its data)
+  ps                                       what runs
+  logs   [service] [--lines N]             the last lines of the logs
+
+--stack defaults to $STACK, else Compose when \`docker info\` answers, else local.
+--demo adds the continuous producer (profile "demo").
+DLQ_API_TOKEN sets the token replays need; up generates one otherwise.`;
+
+const PROJECT = 'kafka-orders';
+const HEALTH_TIMEOUT_MS: Record<LabMode, number> = { compose: 180_000, local: 90_000 };
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    stack: { type: 'string', default: process.env.STACK || undefined },
+    demo: { type: 'boolean', default: false },
+    clean: { type: 'boolean', default: false },
+    lines: { type: 'string', default: '100' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+function say(line: string): void {
+  console.log(line);
+}
+
+async function compose(args: string[], env: NodeJS.ProcessEnv = process.env, profiles: readonly string[] = []): Promise<void> {
+  const profileArgs = profiles.flatMap((profile) => ['--profile', profile]);
+  await runAttached([...(await composeCommand()), '-p', PROJECT, '-f', COMPOSE_FILE, ...profileArgs, ...args], env);
+}
+
+async function chooseMode(): Promise<{ mode: LabMode; why: string }> {
+  const forced = values.stack;
+  if (forced !== undefined) {
+    if (forced !== 'compose' && forced !== 'local') throw new Error(`--stack (STACK) must be compose or local, got "${forced}"`);
+    return { mode: forced, why: 'forced by --stack / STACK' };
+  }
+  const engine = await dockerEngine();
+  return engine.answers
+    ? { mode: 'compose', why: `a Docker engine answers (server ${engine.version})` }
+    : { mode: 'local', why: `no Docker engine: ${engine.reason}` };
+}
+
+/** Where a client on this machine reaches Compose's Kafka (its host listener) and registry. */
+function composeEndpoints(env: NodeJS.ProcessEnv): { brokers: string; registryUrl: string } {
+  const services = readComposeFile();
+  const hostPort = (name: string, containerPort: number): number => {
+    const service = services.find((candidate) => candidate.name === name);
+    const port = service && publishedPort(service, containerPort, env);
+    if (!port) throw new Error(`compose.yaml: ${name} does not publish its port ${containerPort}`);
+    return port;
+  };
+  return { brokers: `localhost:${hostPort('kafka', 9092)}`, registryUrl: `http://localhost:${hostPort('schema-registry', 8081)}` };
+}
+
+// ---------------------------------------------------------------------------
+// Health and URLs
+
+interface Endpoint {
+  service: ComposeService;
+  /** Where this machine reaches the service's HTTP port. */
+  baseUrl: string;
+}
+
+/** The long-running tsx services that have an HTTP port, in the profiles of this lab. */
+function httpEndpoints(state: LabState): Endpoint[] {
+  const all = readComposeFile();
+  return ourServices(all)
+    .filter((service) => !isOneShot(service, all))
+    .filter((service) => isActive(service, state.profiles))
+    .flatMap((service) => {
+      const port = Number(resolvedEnvironment(service, process.env).HTTP_PORT);
+      const hostPort = state.mode === 'compose' ? publishedPort(service, port, process.env) : port;
+      return hostPort ? [{ service, baseUrl: `http://localhost:${hostPort}` }] : [];
+    });
+}
+
+async function waitUntilHealthy(state: LabState): Promise<void> {
+  const checks = [
+    { name: 'schema-registry', url: `${state.registryUrl}/subjects` },
+    ...httpEndpoints(state).map(({ service, baseUrl }) => ({ name: service.name, url: `${baseUrl}/health` })),
+  ];
+  const timeoutMs = HEALTH_TIMEOUT_MS[state.mode];
+  const started = Date.now();
+  let lastReport = started;
+  for (;;) {
+    const results = await Promise.all(checks.map(async (check) => ({ ...check, ok: await answersOk(check.url) })));
+    const waiting = results.filter((result) => !result.ok);
+    if (waiting.length === 0) return;
+    if (state.mode === 'local') await failIfExited(waiting.map((check) => check.name));
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(
+        `not healthy after ${timeoutMs / 1000} s: ${waiting.map((check) => `${check.name} (${check.url})`).join(', ')}. ` +
+          '`make logs` shows why; `make down` stops what was started.',
+      );
+    }
+    if (Date.now() - lastReport >= 10_000) {
+      lastReport = Date.now();
+      say(`  waiting for ${waiting.map((check) => check.name).join(', ')} to be healthy...`);
+    }
+    await sleep(1000);
+  }
+}
+
+/** A local service that died will never be healthy: say so at once, with the end of its log. */
+async function failIfExited(names: string[]): Promise<void> {
+  for (const { name, pid, logFile } of await localServiceStatus()) {
+    if (names.includes(name) && pid === undefined) {
+      throw new Error(`${name} exited; the end of ${logFile}:\n${await logTail(logFile, 15)}`);
+    }
+  }
+}
+
+function printUrls(state: LabState): void {
+  const rows: [string, string][] = [];
+  for (const { service, baseUrl } of httpEndpoints(state)) {
+    if (service.name === 'dlq-service') {
+      rows.push(['Dashboard', `${baseUrl}/`], ['DLQ API', `${baseUrl}/dlq`], ['API docs', `${baseUrl}/docs  (OpenAPI: ${baseUrl}/openapi.json)`], ['Order stats', `${baseUrl}/stats/orders`]);
+    } else {
+      rows.push([`${service.name} metrics`, `${baseUrl}/metrics`]);
+    }
+  }
+  rows.push(['Schema registry', state.registryUrl], ['Kafka', state.brokers], ['DLQ_API_TOKEN', state.dlqApiToken]);
+  say('');
+  for (const [label, value] of rows) say(`  ${label.padEnd(18)} ${value}`);
+  say(`\nReplay a dead letter: curl -X POST -H "Authorization: Bearer ${state.dlqApiToken}" ${rows.find(([label]) => label === 'DLQ API')?.[1] ?? ''}/<id>/replay`);
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+
+async function up(): Promise<void> {
+  const previous = await readLabState();
+  const { mode, why } = previous && !values.stack ? { mode: previous.mode, why: 'already up in this mode' } : await chooseMode();
+  if (previous && previous.mode !== mode) throw new Error(`the lab is up in ${previous.mode} mode; \`make down\` first`);
+  const profiles = values.demo ? ['demo'] : (previous?.profiles ?? []);
+  const dlqApiToken = process.env.DLQ_API_TOKEN || previous?.dlqApiToken || randomBytes(18).toString('base64url');
+  const env = { ...process.env, DLQ_API_TOKEN: dlqApiToken };
+  say(`Starting the lab with ${mode === 'compose' ? 'Docker Compose' : 'the local stack (no Docker)'}: ${/[.?!]$/.test(why) ? why : `${why}.`}`);
+
+  let state: LabState;
+  if (mode === 'compose') {
+    state = { mode, startedStack: false, profiles, ...composeEndpoints(env), dlqApiToken };
+    await writeLabState(state);
+    await compose(['up', '-d', '--build'], env, profiles);
+  } else {
+    const stack = await stackUp();
+    state = {
+      mode,
+      startedStack: (previous?.startedStack ?? false) || !stack.alreadyUp,
+      profiles,
+      brokers: stack.brokers,
+      registryUrl: stack.registryUrl,
+      dlqApiToken,
+    };
+    await writeLabState(state);
+    await startLocalServices(localServices({ brokers: stack.brokers, registryUrl: stack.registryUrl }, profiles, env), say);
+  }
+  say('Waiting until every service is healthy...');
+  await waitUntilHealthy(state);
+  say(`\nThe lab is up (${mode}).`);
+  printUrls(state);
+}
+
+async function down(): Promise<void> {
+  const state = await readLabState();
+  if (state?.mode === 'compose') {
+    // Every profile, so a demo producer goes too.
+    await compose(['down', ...(values.clean ? ['--volumes'] : [])], process.env, ['demo']).catch(async (error: Error) => {
+      // Without an engine nothing can be running: forget the state instead of failing forever.
+      if ((await dockerEngine()).answers) throw error;
+    });
+  } else {
+    await stopLocalServices(say);
+    if (state?.startedStack) {
+      await stackDown({ clean: values.clean });
+    } else if (state) {
+      say('The local stack was already running before `make up`: left running (`make stack-down` stops it).');
+    }
+  }
+  await clearLabState();
+  say(state ? 'The lab is down.' : 'No lab state found (`make up` has not run); stopped any local services left over.');
+}
+
+async function ps(): Promise<void> {
+  const state = await readLabState();
+  if (state?.mode === 'compose') return compose(['ps'], process.env, ['demo']);
+  say(state ? `The lab runs locally (no Docker).` : 'The lab is not up (`make up` starts it).');
+  for (const { name, pid, answering, port } of await stackStatus()) {
+    say(`  ${name.padEnd(16)} ${(pid ? `running (pid ${pid})` : 'stopped').padEnd(22)} ${answering ? 'answers' : 'does not answer'} on 127.0.0.1:${port}`);
+  }
+  const endpoints = state ? new Map(httpEndpoints(state).map(({ service, baseUrl }) => [service.name, baseUrl])) : new Map<string, string>();
+  for (const { name, pid, oneShot } of await localServiceStatus()) {
+    const url = endpoints.get(name);
+    const health = url && pid ? ((await answersOk(`${url}/health`)) ? `healthy at ${url}` : `not healthy at ${url}`) : '';
+    const running = pid ? `running (pid ${pid})` : oneShot ? 'one-shot, runs at up' : 'stopped';
+    say(`  ${name.padEnd(16)} ${running.padEnd(22)} ${health}`);
+  }
+}
+
+async function logs(service: string | undefined): Promise<void> {
+  const lines = Number(values.lines);
+  const state = await readLabState();
+  if (state?.mode === 'compose') return compose(['logs', `--tail=${lines}`, ...(service ? [service] : [])], process.env, ['demo']);
+  const ours = (await localServiceStatus()).map(({ name, logFile }) => ({ name, read: () => logTail(logFile, lines) }));
+  const stack = COMPONENTS.map((name) => ({ name, read: () => stackLogTail(name, lines) }));
+  const chosen = [...stack, ...ours].filter(({ name }) => service === undefined || name === service);
+  if (chosen.length === 0) throw new Error(`no service named ${service}; one of ${[...stack, ...ours].map(({ name }) => name).join(', ')}`);
+  for (const { name, read } of chosen) say(`==> ${name} <==\n${(await read()) || '(empty)'}\n`);
+}
+
+const [command, argument] = positionals;
+try {
+  if (values.help || command === undefined) {
+    say(USAGE);
+  } else if (command === 'up') {
+    await up();
+  } else if (command === 'down') {
+    await down();
+  } else if (command === 'ps') {
+    await ps();
+  } else if (command === 'logs') {
+    await logs(argument);
+  } else {
+    throw new Error(`unknown command "${command}"\n\n${USAGE}`);
+  }
+} catch (error) {
+  console.error(`\nlab ${command ?? ''}: ${(error as Error).message}`);
+  process.exitCode = 1;
+}

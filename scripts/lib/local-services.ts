@@ -1,0 +1,172 @@
+// The lab's tsx services as local processes, for machines without Docker: the
+// same services, commands, start order and environment as compose.yaml, with
+// Kafka and the registry of the local stack. Processes are detached so they
+// outlive `make up`; pid files and logs live in the git-ignored .cache/lab,
+// and stopping signals only a pid whose command line is still our entrypoint.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { serviceSpecs } from '../../services/lib/config.ts';
+import { isActive, isOneShot, ourServices, readComposeFile, resolvedEnvironment, startOrder, type ComposeService } from './compose-file.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const LAB_DIR = join(REPO_ROOT, '.cache', 'lab');
+const RUN_DIR = join(LAB_DIR, 'run');
+const LOG_DIR = join(LAB_DIR, 'logs');
+const STOP_TIMEOUT_MS = 15_000;
+
+export interface LocalService {
+  service: ComposeService;
+  /** What the process gets: compose.yaml's environment with the local endpoints. */
+  env: Record<string, string>;
+  logFile: string;
+}
+
+export interface LocalServiceStatus {
+  name: string;
+  pid: number | undefined;
+  /** Runs to completion at start (topic-init) rather than staying up. */
+  oneShot: boolean;
+  logFile: string;
+}
+
+/** The tsx services of compose.yaml with the given profiles active, in start order. */
+export function localServices(endpoints: { brokers: string; registryUrl: string }, profiles: readonly string[], env = process.env): LocalService[] {
+  // Variables compose.yaml does not set must not leak in from the caller's
+  // shell either: the local lab runs exactly what Compose would.
+  const known = new Set(Object.values(serviceSpecs).flatMap((spec) => Object.keys(spec)));
+  const base = Object.fromEntries(Object.entries(env).filter(([name]) => !known.has(name)));
+  return startOrder(ourServices(readComposeFile()))
+    .filter((service) => isActive(service, profiles))
+    .map((service) => ({
+      service,
+      env: {
+        ...(base as Record<string, string>),
+        ...resolvedEnvironment(service, env),
+        KAFKA_BROKERS: endpoints.brokers,
+        SCHEMA_REGISTRY_URL: endpoints.registryUrl,
+      },
+      logFile: logFileOf(service.name),
+    }));
+}
+
+function logFileOf(name: string): string {
+  return join(LOG_DIR, `${name}.log`);
+}
+
+function entrypointOf(service: ComposeService): string {
+  const entrypoint = service.command?.[0];
+  if (!entrypoint) throw new Error(`compose.yaml: ${service.name} has no command`);
+  return join(REPO_ROOT, entrypoint);
+}
+
+function pidFile(name: string): string {
+  return join(RUN_DIR, `${name}.pid`);
+}
+
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our pid for the service, if its process still runs our entrypoint. */
+async function runningPid(service: ComposeService): Promise<number | undefined> {
+  const pid = Number.parseInt(await readFile(pidFile(service.name), 'utf8').catch(() => ''), 10);
+  if (Number.isInteger(pid) && commandLine(pid)?.includes(entrypointOf(service))) return pid;
+  await rm(pidFile(service.name), { force: true });
+  return undefined;
+}
+
+/** Starts the service's process, its output going to its log; `exited` is watched from the start, so a quick exit is never missed. */
+async function launch({ service, env, logFile }: LocalService, detached: boolean): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
+  await mkdir(LOG_DIR, { recursive: true });
+  const log = await open(logFile, 'w');
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', entrypointOf(service), ...(service.command?.slice(1) ?? [])], {
+      cwd: REPO_ROOT,
+      env,
+      detached,
+      stdio: ['ignore', log.fd, log.fd],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await once(child, 'spawn');
+    return { child, exited };
+  } finally {
+    await log.close();
+  }
+}
+
+export async function logTail(logFile: string, lines = 20): Promise<string> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Starts the services in order: a one-shot service (topic-init) runs to
+ * completion first and must exit 0, as `service_completed_successfully`
+ * demands; the others are started detached. A service already running as
+ * ours is left as it is.
+ */
+export async function startLocalServices(services: readonly LocalService[], say: (line: string) => void): Promise<void> {
+  const all = services.map(({ service }) => service);
+  await mkdir(RUN_DIR, { recursive: true });
+  for (const local of services) {
+    const { service } = local;
+    if (isOneShot(service, all)) {
+      say(`Running ${service.name}...`);
+      const code = await (await launch(local, false)).exited;
+      if (code !== 0) throw new Error(`${service.name} exited with ${code}:\n${await logTail(local.logFile)}`);
+      continue;
+    }
+    const running = await runningPid(service);
+    if (running !== undefined) {
+      say(`${service.name} is already running (pid ${running})`);
+      continue;
+    }
+    const { child } = await launch(local, true);
+    child.unref();
+    await writeFile(pidFile(service.name), `${child.pid}\n`);
+    say(`Started ${service.name} (pid ${child.pid}), log: ${local.logFile}`);
+  }
+}
+
+/** A zombie (exited, not yet reaped) has an empty command line: it counts as gone. */
+function alive(pid: number): boolean {
+  return Boolean(commandLine(pid)?.trim());
+}
+
+/** SIGTERM (the services shut down gracefully), SIGKILL after a deadline; last started, first stopped. */
+export async function stopLocalServices(say: (line: string) => void): Promise<void> {
+  for (const service of startOrder(ourServices(readComposeFile())).reverse()) {
+    const pid = await runningPid(service);
+    if (pid === undefined) continue;
+    say(`Stopping ${service.name} (pid ${pid})...`);
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (alive(pid) && Date.now() < deadline) await sleep(200);
+    if (alive(pid)) {
+      say(`${service.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s: killing it`);
+      process.kill(pid, 'SIGKILL');
+    }
+    await rm(pidFile(service.name), { force: true });
+  }
+}
+
+export async function localServiceStatus(): Promise<LocalServiceStatus[]> {
+  const all = ourServices(readComposeFile());
+  return Promise.all(
+    all.map(async (service) => ({
+      name: service.name,
+      pid: await runningPid(service),
+      oneShot: isOneShot(service, all),
+      logFile: logFileOf(service.name),
+    })),
+  );
+}

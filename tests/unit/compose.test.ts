@@ -1,0 +1,102 @@
+// Drift between compose.yaml and the code it runs: each tsx service's
+// environment against its config spec (nothing required missing, nothing the
+// service would ignore, every value valid), pinned images, and the start order
+// the lab relies on. No Docker needed; `docker-compose config -q` in CI checks
+// the file against the Compose schema.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, requiredVariables, serviceSpecs } from '../../services/lib/config.ts';
+import { isOneShot, ourServices, readComposeFile, resolvedEnvironment, type ComposeService } from '../../scripts/lib/compose-file.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const services = readComposeFile();
+const tsxServices = ourServices(services);
+const packageVersion = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }).version;
+
+function specOf(service: ComposeService): Record<string, object> {
+  const spec = (serviceSpecs as Record<string, Record<string, object>>)[service.name];
+  assert.ok(spec, `compose service ${service.name} is built from this repo but services/lib/config.ts has no serviceSpecs['${service.name}']`);
+  return spec;
+}
+
+/** name:tag with a version in the tag, or a digest; never `latest`. */
+function isPinned(image: string): boolean {
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+  const tag = /:([^/:]+)$/.exec(image)?.[1];
+  return tag !== undefined && tag !== 'latest' && /\d/.test(tag);
+}
+
+describe('compose.yaml', () => {
+  it('runs every service that has a config spec, and only those, from the repo image', () => {
+    assert.deepEqual(tsxServices.map((service) => service.name).sort(), Object.keys(serviceSpecs).sort());
+  });
+
+  for (const service of tsxServices) {
+    describe(service.name, () => {
+      it('sets every variable its config requires', () => {
+        const missing = requiredVariables(specOf(service)).filter((name) => !service.environment[name]);
+        assert.deepEqual(missing, [], `${service.name} needs ${missing.join(', ')} in its environment`);
+      });
+
+      it('sets no variable its config does not know (a typo would be ignored silently)', () => {
+        const spec = specOf(service);
+        const unknown = Object.keys(service.environment).filter((name) => !(name in spec));
+        assert.deepEqual(unknown, [], `${service.name} does not read ${unknown.join(', ')}`);
+      });
+
+      it('passes its own config validation with the defaults compose.yaml gives', () => {
+        assert.doesNotThrow(() => loadConfig(specOf(service), resolvedEnvironment(service, {})));
+      });
+
+      it('runs an entrypoint that exists', () => {
+        const entrypoint = service.command?.[0];
+        assert.ok(entrypoint && existsSync(`${root}${entrypoint}`), `${service.name}: command ${String(entrypoint)} is not a file in the repo`);
+      });
+
+      it(isOneShot(service, services) ? 'is the one-shot step others wait for' : 'waits for topic-init to succeed and has a healthcheck', () => {
+        if (isOneShot(service, services)) return;
+        assert.equal(service.dependsOn['topic-init'], 'service_completed_successfully');
+        assert.ok(service.healthcheck?.test, `${service.name} is long-running and needs a healthcheck`);
+      });
+    });
+  }
+
+  it('pins every image, and tags the repo image with the package version', () => {
+    const unpinned = services.filter((service) => !service.image || !isPinned(service.image)).map((service) => `${service.name}: ${service.image}`);
+    assert.deepEqual(unpinned, []);
+    for (const service of tsxServices) assert.equal(service.image, `kafka-orders:${packageVersion}`);
+  });
+
+  it('gives the infrastructure healthchecks that the services wait on', () => {
+    for (const name of ['zookeeper', 'kafka', 'schema-registry']) {
+      assert.ok(services.find((service) => service.name === name)?.healthcheck?.test, `${name} has no healthcheck`);
+    }
+    const topicInit = services.find((service) => service.name === 'topic-init');
+    assert.deepEqual(topicInit?.dependsOn, { kafka: 'service_healthy', 'schema-registry': 'service_healthy' });
+  });
+
+  it('gives topic-init, the consumer and the DLQ service the same topics, group and retry count', () => {
+    const [topicInit, consumer, dlqService] = ['topic-init', 'consumer', 'dlq-service'].map((name) => services.find((service) => service.name === name)!);
+    // Retry topics are made per retry, so the retry count must agree too.
+    for (const name of ['ORDERS_TOPIC', 'DLQ_TOPIC', 'STATS_TOPIC', 'REPLAYS_TOPIC', 'MAX_RETRIES']) {
+      assert.equal(consumer!.environment[name], topicInit!.environment[name], name);
+    }
+    for (const name of ['ORDERS_TOPIC', 'DLQ_TOPIC', 'STATS_TOPIC', 'REPLAYS_TOPIC', 'CONSUMER_GROUP']) {
+      assert.equal(dlqService!.environment[name], consumer!.environment[name], name);
+    }
+  });
+
+  it('keeps the continuous producer behind a profile, so scenarios control their own input', () => {
+    assert.deepEqual(services.find((service) => service.name === 'producer')?.profiles, ['demo']);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('builds on a pinned Node of the major the project targets', () => {
+    const from = /^FROM\s+(\S+)/m.exec(readFileSync(`${root}Dockerfile`, 'utf8'))?.[1] ?? '';
+    const major = readFileSync(`${root}.nvmrc`, 'utf8').trim();
+    assert.match(from, new RegExp(`^node:${major}\\.\\d+\\.\\d+-slim$`));
+  });
+});
