@@ -9,7 +9,8 @@ export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 
 .PHONY: help test test-unit typecheck stack-up stack-down stack-status stack-logs topic-init \
-	up down ps logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution
+	up down ps logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution \
+	bench bench-smoke
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -71,3 +72,9 @@ scenario-crash: node_modules/.package-lock.json ## The consumer is killed mid-st
 
 scenario-evolution: node_modules/.package-lock.json ## A compatible v2 schema is accepted and processed; an incompatible v3 is refused
 	$(TSX) scripts/scenarios/evolution.ts
+
+bench: node_modules/.package-lock.json ## Full benchmarks side by side with Kafka's own tools; writes bench/RESULTS.md (about 15 min once the machine is quiet)
+	$(TSX) scripts/bench/run.ts
+
+bench-smoke: node_modules/.package-lock.json ## Every benchmark with a few hundred records, to keep the scripts working (writes under .cache/bench)
+	$(TSX) scripts/bench/run.ts --smoke

@@ -1,0 +1,401 @@
+// A benchmark's own corner of the shared broker and registry: topics with a
+// unique prefix (created by topic-init, deleted afterwards), the real service
+// entrypoints as child processes (optionally CPU-profiled, optionally on
+// another kafkajs), Kafka's Java perf tools, and the committed offsets that
+// tell when a consumer group has finished.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { Admin } from 'kafkajs';
+import { loadConfig, serviceSpecs } from '../../services/lib/config.ts';
+import { createKafka } from '../../services/lib/kafka.ts';
+import { createLogger } from '../../services/lib/logger.ts';
+import type { StatsView } from '../../services/lib/order-stats.ts';
+import { StatsReader } from '../../services/lib/stats-reader.ts';
+import { retryTopicName } from '../../services/lib/topics.ts';
+import { runTopicInit } from '../../services/topic-init/init.ts';
+import { KAFKA_CLASSPATH } from '../lib/local-stack.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CHILD_HOOKS = fileURLToPath(new URL('./child-hooks.ts', import.meta.url));
+/** Linux reports process CPU time in clock ticks; 100 per second on every mainstream kernel. */
+const CLOCK_TICKS_PER_SECOND = 100;
+/** Kafka's own perf-test scripts run the tools with this heap. */
+const JAVA_TOOL_HEAP = '-Xmx512M';
+
+/** What every benchmark of one run shares. */
+export interface BenchEnvironment {
+  brokers: string[];
+  registryUrl: string;
+  smoke: boolean;
+  /** Logs, profiles and scratch files of this run. */
+  workDir: string;
+  /** Adds --cpu-prof to the Node services the benchmarks start. */
+  profile: boolean;
+  say(line: string): void;
+}
+
+export interface NodeOptions {
+  env?: Record<string, string>;
+  args?: string[];
+  /** A kafkajs package directory to load instead of the project's (child-hooks.ts). */
+  kafkajsDir?: string;
+  /** Names the log file and, when profiling, the profile directory. */
+  label: string;
+}
+
+/** For the benchmarks' own Kafka clients: their warnings (partitioner, idempotent retries) are noise here. */
+export const logger = createLogger('bench', 'error');
+
+export function uniqueName(prefix: string): string {
+  return `bench-${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A command line as someone would type it from the repository root. */
+export function commandLine(command: string, args: readonly string[], env: Record<string, string> = {}): string {
+  const quote = (word: string) => (/^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`);
+  const shown = [command === process.execPath ? 'node' : command, ...args].map((word) => quote(word.startsWith(REPO_ROOT) ? relative(REPO_ROOT, word) : word));
+  return [...Object.entries(env).map(([name, value]) => `${name}=${quote(value)}`), ...shown].join(' ');
+}
+
+export interface ChildUsage {
+  kafkajs: string | undefined;
+  cpuUserMs: number;
+  cpuSystemMs: number;
+}
+
+/** Every child still running, so an interrupted run can stop them (see stopAllChildren). */
+const running = new Set<ChildProcess>();
+
+/** Sends SIGTERM to every service a benchmark started that still runs. */
+export function stopAllChildren(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
+
+/** A Node service started by a benchmark, its output in a log file. */
+export class ServiceChild {
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly child: ChildProcess,
+    readonly logFile: string,
+    readonly profileDir: string | undefined,
+    readonly command: string,
+  ) {
+    running.add(child);
+    const log = createWriteStream(logFile);
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        running.delete(child);
+        // Let the pipes drain before the log is closed.
+        setTimeout(() => log.end(), 50);
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  /** The service's pino lines (JSON), in order. */
+  async logLines(): Promise<Record<string, unknown>[]> {
+    const text = await readFile(this.logFile, 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  async waitForLog(msg: RegExp, timeoutMs: number): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = (await this.logLines()).find((line) => msg.test(String(line.msg)));
+      if (found) return found;
+      if (this.child.exitCode !== null) throw new Error(`${this.command} exited with ${this.child.exitCode} before logging ${msg}; see ${this.logFile}`);
+      if (Date.now() > deadline) throw new Error(`${this.command} did not log ${msg} within ${timeoutMs} ms; see ${this.logFile}`);
+      await sleep(50);
+    }
+  }
+
+  /** User + system CPU time the process has used so far, in ms (Linux /proc). */
+  async cpuMs(): Promise<number> {
+    const stat = await readFile(`/proc/${this.child.pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  }
+
+  /** What child-hooks.ts wrote at exit: the kafkajs loaded and the CPU used. */
+  async usage(): Promise<ChildUsage | undefined> {
+    const line = (await this.logLines()).find((entry) => entry.msg === 'bench-usage');
+    return line as ChildUsage | undefined;
+  }
+
+  /** SIGTERM (the services stop gracefully and write their CPU profile), SIGKILL after a deadline. */
+  async stop(timeoutMs = 20_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** The .cpuprofile files the process wrote (after it exited). */
+  async profiles(): Promise<string[]> {
+    if (this.profileDir === undefined) return [];
+    const names = await readdir(this.profileDir).catch(() => [] as string[]);
+    return names.filter((name) => name.endsWith('.cpuprofile')).map((name) => join(this.profileDir!, name));
+  }
+}
+
+export interface ProduceResult {
+  sent: number;
+  seconds: number;
+  ratePerSecond: number;
+  cpuMs: number;
+  command: string;
+  child: ServiceChild;
+}
+
+export interface DrainResult {
+  /** When the consumer joined its group (epoch ms, from its log line). */
+  joinedAt: number;
+  /** When the group had committed every record of the orders topic. */
+  ordersDoneAt: number;
+  /** When, in addition, the retry topics were committed to their end. */
+  allDoneAt: number;
+  /** CPU time the consumer used from its start to allDoneAt. */
+  cpuMs: number;
+}
+
+export class BenchLab {
+  readonly prefix: string;
+  readonly group: string;
+  readonly topics: { orders: string; dlq: string; stats: string; replays: string };
+  /** Extra topics a benchmark created itself (deleted with the rest). */
+  private readonly extraTopics: string[] = [];
+  private readonly children: ServiceChild[] = [];
+  private admin: Admin | undefined;
+
+  constructor(
+    readonly env: BenchEnvironment,
+    readonly name: string,
+    /** Service variables every child of this lab gets (RETRY_MODE, MAX_RETRIES, ...). */
+    readonly settings: Record<string, string> = {},
+  ) {
+    this.prefix = uniqueName(name);
+    this.group = `${this.prefix}-group`;
+    this.topics = {
+      orders: `${this.prefix}-orders`,
+      dlq: `${this.prefix}-orders-dlq`,
+      stats: `${this.prefix}-order-stats`,
+      replays: `${this.prefix}-replays`,
+    };
+  }
+
+  /** The topics and group as service variables, plus the lab's settings. */
+  get serviceEnv(): Record<string, string> {
+    return {
+      ORDERS_TOPIC: this.topics.orders,
+      DLQ_TOPIC: this.topics.dlq,
+      STATS_TOPIC: this.topics.stats,
+      REPLAYS_TOPIC: this.topics.replays,
+      CONSUMER_GROUP: this.group,
+      ...this.settings,
+    };
+  }
+
+  get retryTopics(): string[] {
+    const retries = Number(this.serviceEnv.MAX_RETRIES ?? 3);
+    return Array.from({ length: retries }, (_, i) => retryTopicName(this.topics.orders, i + 1));
+  }
+
+  private get connection(): Record<string, string> {
+    return { KAFKA_BROKERS: this.env.brokers.join(','), SCHEMA_REGISTRY_URL: this.env.registryUrl };
+  }
+
+  /** Creates the lab's topics and registers the schema (topic-init, as the services expect them). */
+  async start(): Promise<{ schemaId: number }> {
+    const { schemaId } = await runTopicInit(loadConfig(serviceSpecs['topic-init'], { ...this.connection, ...this.serviceEnv }), logger);
+    const kafka = createKafka({ brokers: this.env.brokers, clientId: `bench-${this.prefix}`, logger });
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    return { schemaId };
+  }
+
+  get kafkaAdmin(): Admin {
+    if (this.admin === undefined) throw new Error('BenchLab.start() first');
+    return this.admin;
+  }
+
+  async createTopic(topic: string, numPartitions: number): Promise<void> {
+    await this.kafkaAdmin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }], waitForLeaders: true });
+    this.extraTopics.push(topic);
+  }
+
+  /** Stops every child, deletes the lab's topics. */
+  async stop(): Promise<void> {
+    await Promise.all(this.children.map((child) => child.stop()));
+    if (this.admin === undefined) return;
+    const topics = [...Object.values(this.topics), ...this.retryTopics, ...this.extraTopics];
+    const present = new Set(await this.admin.listTopics());
+    await this.admin.deleteTopics({ topics: topics.filter((topic) => present.has(topic)) }).catch((error: Error) => {
+      this.env.say(`could not delete the topics of ${this.prefix}: ${error.message}`);
+    });
+    // The consumer groups' committed offsets too (every group of the lab starts with its prefix).
+    const { groups } = await this.admin.listGroups();
+    const mine = groups.map((g) => g.groupId).filter((id) => id.startsWith(this.prefix));
+    if (mine.length > 0) await this.admin.deleteGroups(mine).catch(() => undefined);
+    await this.admin.disconnect();
+  }
+
+  /** Starts a Node entrypoint (relative to the repository root) with the lab's variables. */
+  async spawnNode(entrypoint: string, options: NodeOptions): Promise<ServiceChild> {
+    const logDir = join(this.env.workDir, 'logs');
+    await mkdir(logDir, { recursive: true });
+    const profileDir = this.env.profile ? join(this.env.workDir, 'profiles', `${this.name}-${options.label}`) : undefined;
+    const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', '--import', CHILD_HOOKS];
+    const args = [...nodeArgs, join(REPO_ROOT, entrypoint), ...(options.args ?? [])];
+    const variables = { ...this.serviceEnv, HTTP_PORT: '0', ...options.env, ...(options.kafkajsDir ? { BENCH_KAFKAJS_DIR: options.kafkajsDir } : {}) };
+    const command = commandLine(process.execPath, args, variables);
+    const child = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, ...this.connection, ...variables },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const service = new ServiceChild(child, join(logDir, `${this.prefix}-${options.label}.log`), profileDir, command);
+    this.children.push(service);
+    return service;
+  }
+
+  /** Runs the real producer (services/producer/main.ts) to the end; its own log says how long sending took. */
+  async produce(flags: Record<string, string | number>, options: Omit<NodeOptions, 'args'>): Promise<ProduceResult> {
+    const args = Object.entries({ interval: 0, ...flags }).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
+    const child = await this.spawnNode('services/producer/main.ts', { ...options, args });
+    const { code } = await child.exited;
+    const done = (await child.logLines()).find((line) => line.msg === 'done');
+    if (code !== 0 || done === undefined) throw new Error(`the producer failed (exit ${code}); see ${child.logFile}`);
+    const usage = await child.usage();
+    return {
+      sent: Number(done.sent),
+      seconds: Number(done.seconds),
+      ratePerSecond: Number(done.sent) / Number(done.seconds),
+      cpuMs: usage ? usage.cpuUserMs + usage.cpuSystemMs : Number.NaN,
+      command: child.command,
+      child,
+    };
+  }
+
+  /** kafkajs alone on the lab's orders topic, with the services' client settings (scripts/bench/kafkajs-floor.ts). */
+  async kafkajsFloor(mode: 'produce' | 'consume', records: number, options: { label: string; group?: string }): Promise<{ rate: number; command: string }> {
+    const args = ['--mode', mode, '--topic', this.topics.orders, '--records', String(records), ...(options.group ? ['--group', options.group] : [])];
+    const child = await this.spawnNode('scripts/bench/kafkajs-floor.ts', { label: options.label, args });
+    const { code } = await child.exited;
+    const line = (await child.logLines()).find((entry) => entry.msg === 'floor');
+    if (code !== 0 || line === undefined) throw new Error(`kafkajs-floor.ts --mode ${mode} failed (exit ${code}); see ${child.logFile}`);
+    return { rate: (Number(line.records) * 1000) / Number(line.ms), command: child.command };
+  }
+
+  /** Records in a topic (end minus start offsets, all partitions). */
+  async recordCount(topic: string): Promise<number> {
+    const offsets = await this.kafkaAdmin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
+  }
+
+  /**
+   * True once `group` has committed every partition of `topic` to its end.
+   * `markerSlack` is 1 for topics written in transactions: their end is one
+   * past the last commit marker, which a consumer never sees.
+   */
+  async caughtUp(group: string, topic: string, markerSlack: 0 | 1 = 0): Promise<boolean> {
+    const ends = await this.kafkaAdmin.fetchTopicOffsets(topic);
+    const [committed] = await this.kafkaAdmin.fetchOffsets({ groupId: group, topics: [topic] });
+    return ends.every((end) => {
+      if (end.high === end.low) return true;
+      const offset = BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
+      return offset >= BigInt(end.high) - BigInt(markerSlack);
+    });
+  }
+
+  /**
+   * Starts the real consumer (services/consumer/main.ts) in `group` and
+   * times it from joining the group until it has committed the orders topic
+   * (and then the retry topics) to the end. Polls the committed offsets every
+   * 50 ms, which bounds the timing error.
+   */
+  async drain(options: Omit<NodeOptions, 'args'> & { group: string; timeoutMs: number }): Promise<DrainResult & { child: ServiceChild }> {
+    const child = await this.spawnNode('services/consumer/main.ts', { ...options, env: { CONSUMER_GROUP: options.group, ...options.env } });
+    const joined = await child.waitForLog(/joined the consumer group/, 60_000);
+    const joinedAt = Number(joined.time);
+    const deadline = Date.now() + options.timeoutMs;
+    const until = async (what: string, done: () => Promise<boolean>) => {
+      for (;;) {
+        if (await done()) return Date.now();
+        if (child.child.exitCode !== null) throw new Error(`the consumer exited (${child.child.exitCode}) while ${what}; see ${child.logFile}`);
+        if (Date.now() > deadline) throw new Error(`the consumer did not finish ${what} within ${options.timeoutMs} ms; see ${child.logFile}`);
+        await sleep(50);
+      }
+    };
+    const ordersDoneAt = await until('the orders topic', () => this.caughtUp(options.group, this.topics.orders));
+    const allDoneAt = await until('the retry topics', async () => {
+      for (const topic of this.retryTopics) if (!(await this.caughtUp(options.group, topic, 1))) return false;
+      return true;
+    });
+    const cpuMs = await child.cpuMs();
+    return { joinedAt, ordersDoneAt, allDoneAt, cpuMs, child };
+  }
+
+  /** The aggregate of `group` once it counts `expectedCount` orders (or what it holds after `timeoutMs`). */
+  async aggregate(group: string, expectedCount: number, timeoutMs = 30_000): Promise<StatsView> {
+    const kafka = createKafka({ brokers: this.env.brokers, clientId: `bench-${this.prefix}-stats`, logger });
+    const reader = new StatsReader(kafka, this.topics.stats, logger);
+    await reader.start();
+    try {
+      const deadline = Date.now() + timeoutMs;
+      while (reader.view(group).count < expectedCount && Date.now() < deadline) await sleep(100);
+      return reader.view(group);
+    } finally {
+      await reader.stop();
+    }
+  }
+}
+
+/** Runs one of Kafka's Java tools (kafka-tools 3.9.1 on the local stack's classpath) and returns its stdout. */
+export async function runJavaTool(env: BenchEnvironment, mainClass: string, args: string[]): Promise<{ stdout: string; command: string }> {
+  const log4j = join(env.workDir, 'log4j.properties');
+  // Warnings only, on stderr: stdout is left to the tool's figures.
+  await writeFile(
+    log4j,
+    [
+      'log4j.rootLogger=WARN, stderr',
+      'log4j.appender.stderr=org.apache.log4j.ConsoleAppender',
+      'log4j.appender.stderr.Target=System.err',
+      'log4j.appender.stderr.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      '',
+    ].join('\n'),
+  );
+  const javaArgs = [JAVA_TOOL_HEAP, `-Dlog4j.configuration=file:${log4j}`, '-cp', KAFKA_CLASSPATH, mainClass, ...args];
+  const command = commandLine('java', javaArgs);
+  const child = spawn('java', javaArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`${mainClass} exited with ${code}:\n${stderr.slice(-2000)}${stdout.slice(-2000)}`);
+  return { stdout, command };
+}
