@@ -167,11 +167,10 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
     );
     if (options.variants.some((variant) => 'COMMIT_MAX_RECORDS' in variant)) {
       result.notes.push(
-        'COMMIT_MAX_RECORDS is the most records one transaction covers (default 500). A commit costs the same five sequential requests ' +
+        'COMMIT_MAX_RECORDS is the most records one transaction covers (default 2000). A commit costs the same five sequential requests ' +
           'whatever its size (AddPartitionsToTxn, Produce of the order-stats record, AddOffsetsToTxn, TxnOffsetCommit, EndTxn), so larger ' +
-          'transactions make fewer of them. The larger settings are shown for what the cadence costs, not as advice: a transaction sends ' +
-          "a partition's dead letters as one record batch, and past the broker's message.max.bytes (1 MiB, about 800 dead letters) the " +
-          'commit is refused and retried for ever; raise COMMIT_MAX_RECORDS only once transactions are also bounded by bytes.',
+          "transactions make fewer of them. A transaction also ends at COMMIT_MAX_BYTES of dead letters and retry records (512 KiB), so " +
+          "that a partition's dead letters never outgrow the broker's message.max.bytes in one record batch.",
       );
     }
     result.targets.push({

@@ -61,7 +61,7 @@ if (flags.help) {
       '  install it with: npm install --prefix /tmp/kafkajs-223 kafkajs@2.2.3)',
       'sizes: --producer-records --consumer-records --storm-blocking-records --storm-topics-records --storm-retry-base-ms --latency-seconds --dlq-records',
       "--consumer-variants 'A=1,B=2;C=3': consumer settings measured besides the defaults",
-      "  (full run default: 'COMMIT_MAX_RECORDS=2000;COMMIT_MAX_RECORDS=5000'; '' for none)",
+      "  (full run default: 'COMMIT_MAX_RECORDS=500;COMMIT_MAX_RECORDS=5000'; '' for none)",
       '',
     ].join('\n'),
   );
@@ -197,7 +197,7 @@ const consumerVariants = (flags['consumer-variants'] ?? '')
   .map((variant) => Object.fromEntries(variant.split(',').map((pair) => pair.trim().split('=', 2) as [string, string])));
 
 // The full run also shows what the commit cadence costs: fewer, larger transactions.
-const defaultVariants = smoke ? [] : [{ COMMIT_MAX_RECORDS: '2000' }, { COMMIT_MAX_RECORDS: '5000' }];
+const defaultVariants = smoke ? [] : [{ COMMIT_MAX_RECORDS: '500' }, { COMMIT_MAX_RECORDS: '5000' }];
 await measure('consumer', () =>
   benchConsumer(env, { records: sizes.consumerRecords, repeats: sizes.repeats, variants: flags['consumer-variants'] === undefined ? defaultVariants : consumerVariants }),
 );

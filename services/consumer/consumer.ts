@@ -44,6 +44,7 @@ export async function startConsumer(config: ServiceConfig<'consumer'>, logger: L
     dlqPartitions: dlqMetadata[0]?.partitions.length ?? 0,
     downstream: { faultInjection: config.FAULT_INJECTION, latencyMs: config.DOWNSTREAM_LATENCY_MS },
     commitMaxRecords: config.COMMIT_MAX_RECORDS,
+    commitMaxBytes: config.COMMIT_MAX_BYTES,
     infraRetryMaxMs: config.INFRA_RETRY_MAX_MS,
     signal: shutdown.signal,
   });

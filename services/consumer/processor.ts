@@ -33,6 +33,8 @@ export interface ProcessorOptions {
   dlqPartitions: number;
   downstream: DownstreamOptions;
   commitMaxRecords: number;
+  /** Most bytes of dead letters and retry records one transaction writes. */
+  commitMaxBytes: number;
   infraRetryMaxMs: number;
   /** Aborted on shutdown: every wait is cut short and nothing unfinished is committed. */
   signal: AbortSignal;
@@ -138,6 +140,7 @@ export class OrderProcessor {
     const processed: Order[] = [];
     const outgoing: OutgoingRecords = new Map();
     let pendingCount = 0;
+    let pendingBytes = 0;
     let lastOffset: string | undefined;
 
     const flush = async () => {
@@ -148,6 +151,7 @@ export class OrderProcessor {
       processed.length = 0;
       outgoing.clear();
       pendingCount = 0;
+      pendingBytes = 0;
       lastOffset = undefined;
       await this.heartbeat(payload);
     };
@@ -182,12 +186,20 @@ export class OrderProcessor {
         processed.push(decision.order);
       } else {
         const topic = decision.kind === 'retry' ? decision.topic : this.options.dlqTopic;
-        outgoing.set(topic, [...(outgoing.get(topic) ?? []), decision.message]);
+        const records = outgoing.get(topic) ?? [];
+        records.push(decision.message);
+        outgoing.set(topic, records);
+        pendingBytes += recordBytes(decision.message);
         if (decision.kind === 'dead-letter') metrics.deadLettered.inc({ failure_class: decision.failureClass });
       }
       lastOffset = message.offset;
       pendingCount += 1;
-      if (pendingCount >= this.options.commitMaxRecords) await flush();
+      // A transaction writes each partition's records as one record batch,
+      // which the broker refuses past message.max.bytes (1 MiB by default):
+      // a commit refused for size would be retried for ever. So a transaction
+      // ends at a number of records or a number of outgoing bytes, whichever
+      // comes first.
+      if (pendingCount >= this.options.commitMaxRecords || pendingBytes >= this.options.commitMaxBytes) await flush();
     }
     await flush();
   }
@@ -310,6 +322,20 @@ export class OrderProcessor {
       throw new GroupChanged(error);
     }
   }
+}
+
+/** A record's bytes on the wire, near enough: key, value, header names and values. */
+function recordBytes(message: Message): number {
+  let bytes = byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    bytes += Buffer.byteLength(name);
+    for (const item of Array.isArray(value) ? value : [value]) bytes += byteLength(item);
+  }
+  return bytes;
+}
+
+function byteLength(data: Buffer | string | null | undefined): number {
+  return data === null || data === undefined ? 0 : Buffer.byteLength(data);
 }
 
 function waitingKey(topic: string, partition: number, message: KafkaMessage): string {

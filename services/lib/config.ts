@@ -98,7 +98,10 @@ export const serviceSpecs = {
     CONSUMER_GROUP: str({ default: 'order-processor' }),
     FAULT_INJECTION: bool({ default: false, desc: 'honour the producer\'s fault headers (on in the lab)' }),
     DOWNSTREAM_LATENCY_MS: wholeNumber(0)({ default: 0 }),
-    COMMIT_MAX_RECORDS: wholeNumber(1)({ default: 500, desc: 'most records one transaction covers' }),
+    COMMIT_MAX_RECORDS: wholeNumber(1)({ default: 2000, desc: 'most records one transaction covers' }),
+    // Half the broker's default message.max.bytes: room for the batch's
+    // framing, and for the one record that crosses the bound.
+    COMMIT_MAX_BYTES: wholeNumber(1024, 1_048_576)({ default: 524_288, desc: 'most bytes of dead letters and retry records one transaction writes' }),
     INFRA_RETRY_MAX_MS: wholeNumber(100)({ default: 30_000, desc: 'cap of the wait while the registry or Kafka is down' }),
     RESTORE_TIMEOUT_MS: wholeNumber(1000)({ default: 30_000 }),
     SESSION_TIMEOUT_MS: wholeNumber(6000, 300_000)({ default: 30_000, desc: 'how long a silent member keeps its partitions' }),
