@@ -104,6 +104,24 @@ describe('DLQ index', () => {
     assert.equal(page({ product: 'mouse', from: new Date(T0 + MINUTE).toISOString() }).total, 2);
   });
 
+  it('keeps its class and product columns in step with the entries, through re-sorts', () => {
+    const index = filled();
+    const page = (filter: DlqFilter) => index.page(compileFilter(filter, () => 0), 10);
+    assert.deepEqual(ids(page({ failureClass: 'permanent', product: 'mouse' }).items), ['1-1', '0-0']);
+    assert.deepEqual(ids(page({ failureClass: 'retries-exhausted', product: 'mouse', reason: 'timed out' }).items), ['1-0']);
+    assert.equal(page({ product: 'sofa' }).total, 0, 'a value no record carries');
+    assert.equal(page({ failureClass: 'undecodable', product: 'mouse' }).total, 0);
+    // Older than everything: the entries are re-sorted, and the columns with them.
+    index.add(entry(2, 2, -10, { product: 'sofa', failureClass: 'retries-exhausted' }));
+    assert.deepEqual(ids(page({ product: 'sofa' }).items), ['2-2']);
+    assert.deepEqual(ids(page({ failureClass: 'retries-exhausted' }).items), ['1-0', '2-2']);
+    assert.deepEqual(ids(page({ product: 'mouse' }).items), ['1-1', '1-0', '0-0']);
+    assert.deepEqual(ids(index.select(compileFilter({ failureClass: 'retries-exhausted' }, () => 0), 10).items), ['2-2', '1-0']);
+    const visited: string[] = [];
+    index.forEach(compileFilter({ product: 'keyboard' }, () => 0), (e) => visited.push(`${e.partition}-${e.offset}`));
+    assert.deepEqual(visited, ['0-1']);
+  });
+
   it('finds a record by partition and offset, and ignores records already indexed', () => {
     const index = filled();
     assert.equal(index.get(1, 1)?.offset, 1);

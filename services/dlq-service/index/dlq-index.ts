@@ -3,7 +3,9 @@
 // binary searches plus a scan; and per DLQ partition in offset order, so a
 // lookup by id is a binary search too. Records mostly arrive in time order;
 // when one does not, the array is re-sorted on the next read (TimSort on
-// nearly sorted data is close to linear).
+// nearly sorted data is close to linear). Beside the entries, columns of
+// small integer codes (failure class, product) in the same order: filtering
+// 100k entries on those reads two packed arrays instead of 100k objects.
 import type { Position } from './cursor.ts';
 import type { DlqEntry } from './entry.ts';
 import type { CompiledFilter } from './filter.ts';
@@ -18,10 +20,20 @@ export interface Page {
 
 const compare = (a: Position, b: Position) => a.time - b.time || a.partition - b.partition || a.offset - b.offset;
 
+/** Matches entry i of the index, given its columns; see DlqIndex.matcher. */
+type Matcher = (i: number) => boolean;
+
+/** Code of an absent value (no failure class header, an undecodable order). */
+const ABSENT = 0;
+
 export class DlqIndex {
   private readonly entries: DlqEntry[] = [];
   private unsorted = false;
   private readonly partitions = new Map<number, DlqEntry[]>();
+  private readonly classColumn: number[] = [];
+  private readonly productColumn: number[] = [];
+  /** Failure classes and products, each to a code above ABSENT. */
+  private readonly codes = new Map<string, number>();
 
   get size(): number {
     return this.entries.length;
@@ -40,7 +52,41 @@ export class DlqIndex {
     const newest = this.entries.at(-1);
     if (newest !== undefined && compare(newest, entry) > 0) this.unsorted = true;
     this.entries.push(entry);
+    this.pushColumns(entry);
     return true;
+  }
+
+  private pushColumns(entry: DlqEntry): void {
+    this.classColumn.push(this.codeFor(entry.failureClass));
+    const product = entry.order?.product;
+    this.productColumn.push(this.codeFor(typeof product === 'string' ? product : null));
+  }
+
+  private codeFor(value: string | null): number {
+    if (value === null) return ABSENT;
+    let code = this.codes.get(value);
+    if (code === undefined) {
+      code = this.codes.size + 1;
+      this.codes.set(value, code);
+    }
+    return code;
+  }
+
+  /**
+   * The filter as a test of entry i: the column conditions first, then the
+   * rest on the entry itself. Null when every entry in range matches.
+   * A value no entry carries gets code -1, which matches nothing.
+   */
+  private matcher(filter: CompiledFilter): Matcher | null {
+    const { classColumn, productColumn, entries } = this;
+    const { rest } = filter;
+    if (filter.failureClass === undefined && filter.product === undefined && rest === null) return null;
+    const classCode = filter.failureClass === undefined ? undefined : (this.codes.get(filter.failureClass) ?? -1);
+    const productCode = filter.product === undefined ? undefined : (this.codes.get(filter.product) ?? -1);
+    return (i) =>
+      (classCode === undefined || classColumn[i] === classCode) &&
+      (productCode === undefined || productColumn[i] === productCode) &&
+      (rest === null || rest(entries[i]!));
   }
 
   get(partition: number, offset: number): DlqEntry | undefined {
@@ -59,7 +105,8 @@ export class DlqIndex {
   page(filter: CompiledFilter, limit: number, after?: Position): Page {
     const [low, high] = this.range(filter);
     const start = after === undefined ? high : Math.min(high, this.lowerBound(after));
-    if (filter.matchesAll) {
+    const matches = this.matcher(filter);
+    if (matches === null) {
       // The unfiltered list (the dashboard's): the page is a slice and the
       // total the range's size, instead of a scan of every entry per request.
       const end = Math.max(low, start);
@@ -72,11 +119,10 @@ export class DlqIndex {
     let total = 0;
     let beyond = 0;
     for (let i = high - 1; i >= low; i -= 1) {
-      const entry = this.entries[i]!;
-      if (!filter.test(entry)) continue;
+      if (!matches(i)) continue;
       total += 1;
       if (i >= start) continue;
-      if (items.length < limit) items.push(entry);
+      if (items.length < limit) items.push(this.entries[i]!);
       else beyond += 1;
     }
     const last = items.at(-1);
@@ -86,22 +132,22 @@ export class DlqIndex {
   /** Oldest first, at most `limit`, and how many match in all. */
   select(filter: CompiledFilter, limit: number): { items: DlqEntry[]; total: number } {
     const [low, high] = this.range(filter);
+    const matches = this.matcher(filter);
     const items: DlqEntry[] = [];
     let total = 0;
     for (let i = low; i < high; i += 1) {
-      const entry = this.entries[i]!;
-      if (!filter.test(entry)) continue;
+      if (matches !== null && !matches(i)) continue;
       total += 1;
-      if (items.length < limit) items.push(entry);
+      if (items.length < limit) items.push(this.entries[i]!);
     }
     return { items, total };
   }
 
   forEach(filter: CompiledFilter, visit: (entry: DlqEntry) => void): void {
     const [low, high] = this.range(filter);
+    const matches = this.matcher(filter);
     for (let i = low; i < high; i += 1) {
-      const entry = this.entries[i]!;
-      if (filter.test(entry)) visit(entry);
+      if (matches === null || matches(i)) visit(this.entries[i]!);
     }
   }
 
@@ -109,6 +155,9 @@ export class DlqIndex {
   private range(filter: CompiledFilter): [number, number] {
     if (this.unsorted) {
       this.entries.sort(compare);
+      this.classColumn.length = 0;
+      this.productColumn.length = 0;
+      for (const entry of this.entries) this.pushColumns(entry);
       this.unsorted = false;
     }
     const low = filter.fromMs === Number.NEGATIVE_INFINITY ? 0 : this.lowerBound({ time: filter.fromMs, partition: -1, offset: -1 });

@@ -1,6 +1,8 @@
 // The filters GET /dlq, GET /dlq/stats and POST /dlq/replay share, compiled
 // once per request into a time range (which the index turns into a slice of
-// its sorted entries) and a predicate for what remains.
+// its sorted entries), equality conditions on failure class and product
+// (which the index answers from columns of codes) and a predicate for what
+// remains.
 import type { DlqEntry } from './entry.ts';
 
 export interface DlqFilter {
@@ -21,9 +23,15 @@ export interface DlqFilter {
 export interface CompiledFilter {
   fromMs: number;
   toMs: number;
-  /** No condition besides the time range: every entry within it matches, so a page needs no scan. */
-  matchesAll: boolean;
-  test(entry: DlqEntry): boolean;
+  /**
+   * Equality conditions the index answers from its columns of small codes,
+   * without touching the entries (a scan of 100k entry objects is bound by
+   * memory, not by the comparisons).
+   */
+  failureClass?: string;
+  product?: string;
+  /** The other conditions; null when there are none. */
+  rest: ((entry: DlqEntry) => boolean) | null;
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -31,9 +39,7 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** `replays(entry)` says how often the record was replayed (from the replay state). */
 export function compileFilter(filter: DlqFilter, replays: (entry: DlqEntry) => number): CompiledFilter {
   const tests: ((entry: DlqEntry) => boolean)[] = [];
-  const { failureClass, product, orderId, replayed } = filter;
-  if (failureClass !== undefined) tests.push((entry) => entry.failureClass === failureClass);
-  if (product !== undefined) tests.push((entry) => entry.order?.product === product);
+  const { orderId, replayed } = filter;
   if (orderId !== undefined) tests.push((entry) => entry.order?.orderId === orderId);
   if (filter.reason !== undefined) {
     const pattern = new RegExp(escape(filter.reason), 'i');
@@ -55,7 +61,8 @@ export function compileFilter(filter: DlqFilter, replays: (entry: DlqEntry) => n
   return {
     fromMs: filter.from === undefined ? Number.NEGATIVE_INFINITY : Date.parse(filter.from),
     toMs: filter.to === undefined ? Number.POSITIVE_INFINITY : Date.parse(filter.to),
-    matchesAll: tests.length === 0,
-    test: (entry) => tests.every((test) => test(entry)),
+    failureClass: filter.failureClass,
+    product: filter.product,
+    rest: tests.length === 0 ? null : tests.length === 1 ? tests[0]! : (entry) => tests.every((test) => test(entry)),
   };
 }
