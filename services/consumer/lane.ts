@@ -46,8 +46,11 @@ export class PartitionLane {
       // which clears within milliseconds. kafkajs's first retry would come
       // after 300 ms, on every such refusal: latency spikes of a third of a
       // second and idle lanes. Retry after 5 ms instead, doubling up to 10 s:
-      // about 40 s of retries in all, as before, until the processor reopens
-      // the lane.
+      // about 40 s of retries in all. That bound is deliberate, and kafkajs's
+      // warning that limited retries "may invalidate EoS guarantees" does not
+      // apply: when the retries run out the processor reopens the lane, which
+      // fences this producer and aborts its open transaction, and redoes the
+      // batch from what is committed (kafkajs's default would retry for ever).
       retry: { initialRetryTime: 5, maxRetryTime: 10_000, retries: 14 },
     });
     await producer.connect();
