@@ -185,21 +185,23 @@ export class OrderProcessor {
       if (decision.kind === 'processed') {
         processed.push(decision.order);
       } else {
+        // A transaction writes each partition's records as one record batch,
+        // which the broker refuses past message.max.bytes (1 MiB by default),
+        // and a commit refused for size would be retried for ever. So when
+        // this record would take the transaction's outgoing bytes past
+        // COMMIT_MAX_BYTES, what came before it is committed first.
+        const bytes = recordBytes(decision.message);
+        if (pendingBytes > 0 && pendingBytes + bytes > this.options.commitMaxBytes) await flush();
         const topic = decision.kind === 'retry' ? decision.topic : this.options.dlqTopic;
         const records = outgoing.get(topic) ?? [];
         records.push(decision.message);
         outgoing.set(topic, records);
-        pendingBytes += recordBytes(decision.message);
+        pendingBytes += bytes;
         if (decision.kind === 'dead-letter') metrics.deadLettered.inc({ failure_class: decision.failureClass });
       }
       lastOffset = message.offset;
       pendingCount += 1;
-      // A transaction writes each partition's records as one record batch,
-      // which the broker refuses past message.max.bytes (1 MiB by default):
-      // a commit refused for size would be retried for ever. So a transaction
-      // ends at a number of records or a number of outgoing bytes, whichever
-      // comes first.
-      if (pendingCount >= this.options.commitMaxRecords || pendingBytes >= this.options.commitMaxBytes) await flush();
+      if (pendingCount >= this.options.commitMaxRecords) await flush();
     }
     await flush();
   }
