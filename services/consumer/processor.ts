@@ -327,7 +327,7 @@ export class OrderProcessor {
 }
 
 /** A record's bytes on the wire, near enough: key, value, header names and values. */
-function recordBytes(message: Message): number {
+export function recordBytes(message: Pick<Message, 'key' | 'value' | 'headers'>): number {
   let bytes = byteLength(message.key) + byteLength(message.value);
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     bytes += Buffer.byteLength(name);

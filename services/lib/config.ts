@@ -100,7 +100,7 @@ export const serviceSpecs = {
     DOWNSTREAM_LATENCY_MS: wholeNumber(0)({ default: 0 }),
     COMMIT_MAX_RECORDS: wholeNumber(1)({ default: 2000, desc: 'most records one transaction covers' }),
     // Half the broker's default message.max.bytes: room for the batch's
-    // framing, and for the one record that crosses the bound.
+    // framing and for what the size estimate leaves out.
     COMMIT_MAX_BYTES: wholeNumber(1024, 1_048_576)({ default: 524_288, desc: 'most bytes of dead letters and retry records one transaction writes' }),
     INFRA_RETRY_MAX_MS: wholeNumber(100)({ default: 30_000, desc: 'cap of the wait while the registry or Kafka is down' }),
     RESTORE_TIMEOUT_MS: wholeNumber(1000)({ default: 30_000 }),
