@@ -35,9 +35,17 @@ interface RawService {
   healthcheck?: { test?: string[] };
 }
 
-export function readComposeFile(path = COMPOSE_FILE): ComposeService[] {
+let parsed: ComposeService[] | undefined;
+
+/** compose.yaml's services, parsed once per process (`make up` asks on every health poll). */
+export function readComposeFile(): ComposeService[] {
+  parsed ??= parseComposeFile();
+  return parsed;
+}
+
+function parseComposeFile(): ComposeService[] {
   // Merge keys (<<) are YAML 1.1; Compose resolves them, so we do too.
-  const document = parse(readFileSync(path, 'utf8'), { merge: true }) as { services?: Record<string, RawService> };
+  const document = parse(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as { services?: Record<string, RawService> };
   return Object.entries(document.services ?? {}).map(([name, raw]) => ({
     name,
     image: raw.image,
