@@ -10,8 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { COMPOSE_FILE, isActive, isOneShot, ourServices, publishedPort, readComposeFile, resolvedEnvironment, type ComposeService } from './lib/compose-file.ts';
 import { composeCommand, dockerEngine } from './lib/docker.ts';
 import { clearLabState, readLabState, writeLabState, type LabMode, type LabState } from './lib/lab-state.ts';
-import { COMPONENTS, logTail as stackLogTail, stackDown, stackStatus, stackUp } from './lib/local-stack.ts';
-import { localServiceStatus, localServices, logTail, startLocalServices, stopLocalServices } from './lib/local-services.ts';
+import { COMPONENTS, logTail, stackDown, stackStatus, stackUp } from './lib/local-stack.ts';
+import { localServiceStatus, localServices, startLocalServices, stopLocalServices } from './lib/local-services.ts';
+import { tailFile } from './lib/processes.ts';
 import { answersOk } from './lib/http-probe.ts';
 import { runAttached } from './lib/run-command.ts';
 
@@ -126,7 +127,7 @@ async function waitUntilHealthy(state: LabState): Promise<void> {
 async function failIfExited(names: string[]): Promise<void> {
   for (const { name, pid, logFile } of await localServiceStatus()) {
     if (names.includes(name) && pid === undefined) {
-      throw new Error(`${name} exited; the end of ${logFile}:\n${await logTail(logFile, 15)}`);
+      throw new Error(`${name} exited; the end of ${logFile}:\n${await tailFile(logFile, 15)}`);
     }
   }
 }
@@ -222,8 +223,8 @@ async function logs(service: string | undefined): Promise<void> {
   const lines = Number(values.lines);
   const state = await readLabState();
   if (state?.mode === 'compose') return compose(['logs', `--tail=${lines}`, ...(service ? [service] : [])], process.env, ['demo']);
-  const ours = (await localServiceStatus()).map(({ name, logFile }) => ({ name, read: () => logTail(logFile, lines) }));
-  const stack = COMPONENTS.map((name) => ({ name, read: () => stackLogTail(name, lines) }));
+  const ours = (await localServiceStatus()).map(({ name, logFile }) => ({ name, read: () => tailFile(logFile, lines) }));
+  const stack = COMPONENTS.map((name) => ({ name, read: () => logTail(name, lines) }));
   const chosen = [...stack, ...ours].filter(({ name }) => service === undefined || name === service);
   if (chosen.length === 0) throw new Error(`no service named ${service}; one of ${[...stack, ...ours].map(({ name }) => name).join(', ')}`);
   for (const { name, read } of chosen) say(`==> ${name} <==\n${(await read()) || '(empty)'}\n`);

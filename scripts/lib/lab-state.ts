@@ -4,7 +4,7 @@
 // API token it generated. Kept in the git-ignored .cache/lab.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LAB_DIR } from './local-services.ts';
+import { fileURLToPath } from 'node:url';
 
 export type LabMode = 'compose' | 'local';
 
@@ -18,6 +18,8 @@ export interface LabState {
   dlqApiToken: string;
 }
 
+/** Where the local lab keeps its state, pids and logs (git-ignored). */
+export const LAB_DIR = fileURLToPath(new URL('../../.cache/lab/', import.meta.url));
 const STATE_FILE = join(LAB_DIR, 'state.json');
 
 export async function readLabState(): Promise<LabState | undefined> {

@@ -3,18 +3,16 @@
 // Kafka and the registry of the local stack. Processes are detached so they
 // outlive `make up`; pid files and logs live in the git-ignored .cache/lab,
 // and stopping signals only a pid whose command line is still our entrypoint.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { serviceSpecs } from '../../services/lib/config.ts';
 import { isActive, isOneShot, ourServices, readComposeFile, resolvedEnvironment, startOrder, type ComposeService } from './compose-file.ts';
+import { LAB_DIR } from './lab-state.ts';
+import { commandLineOf } from './local-stack.ts';
+import { ourPidFrom, spawnLogged, stopProcess, tailFile } from './processes.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const LAB_DIR = join(REPO_ROOT, '.cache', 'lab');
 const RUN_DIR = join(LAB_DIR, 'run');
 const LOG_DIR = join(LAB_DIR, 'logs');
 const STOP_TIMEOUT_MS = 15_000;
@@ -68,44 +66,20 @@ function pidFile(name: string): string {
   return join(RUN_DIR, `${name}.pid`);
 }
 
-function commandLine(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return undefined;
-  }
-}
-
 /** Our pid for the service, if its process still runs our entrypoint. */
-async function runningPid(service: ComposeService): Promise<number | undefined> {
-  const pid = Number.parseInt(await readFile(pidFile(service.name), 'utf8').catch(() => ''), 10);
-  if (Number.isInteger(pid) && commandLine(pid)?.includes(entrypointOf(service))) return pid;
-  await rm(pidFile(service.name), { force: true });
-  return undefined;
+function runningPid(service: ComposeService): Promise<number | undefined> {
+  return ourPidFrom(pidFile(service.name), async (pid) => (await commandLineOf(pid))?.includes(entrypointOf(service)) ?? false);
 }
 
-/** Starts the service's process, its output going to its log; `exited` is watched from the start, so a quick exit is never missed. */
-async function launch({ service, env, logFile }: LocalService, detached: boolean): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  await mkdir(LOG_DIR, { recursive: true });
-  const log = await open(logFile, 'w');
-  try {
-    const child = spawn(process.execPath, ['--import', 'tsx', entrypointOf(service), ...(service.command?.slice(1) ?? [])], {
-      cwd: REPO_ROOT,
-      env,
-      detached,
-      stdio: ['ignore', log.fd, log.fd],
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await once(child, 'spawn');
-    return { child, exited };
-  } finally {
-    await log.close();
-  }
-}
-
-export async function logTail(logFile: string, lines = 20): Promise<string> {
-  const text = await readFile(logFile, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
+function launch({ service, env, logFile }: LocalService, detached: boolean): ReturnType<typeof spawnLogged> {
+  return spawnLogged({
+    command: process.execPath,
+    args: ['--import', 'tsx', entrypointOf(service), ...(service.command?.slice(1) ?? [])],
+    cwd: REPO_ROOT,
+    env,
+    detached,
+    logFile,
+  });
 }
 
 /**
@@ -117,12 +91,13 @@ export async function logTail(logFile: string, lines = 20): Promise<string> {
 export async function startLocalServices(services: readonly LocalService[], say: (line: string) => void): Promise<void> {
   const all = services.map(({ service }) => service);
   await mkdir(RUN_DIR, { recursive: true });
+  await mkdir(LOG_DIR, { recursive: true });
   for (const local of services) {
     const { service } = local;
     if (isOneShot(service, all)) {
       say(`Running ${service.name}...`);
       const code = await (await launch(local, false)).exited;
-      if (code !== 0) throw new Error(`${service.name} exited with ${code}:\n${await logTail(local.logFile)}`);
+      if (code !== 0) throw new Error(`${service.name} exited with ${code}:\n${await tailFile(local.logFile, 20)}`);
       continue;
     }
     const running = await runningPid(service);
@@ -137,24 +112,14 @@ export async function startLocalServices(services: readonly LocalService[], say:
   }
 }
 
-/** A zombie (exited, not yet reaped) has an empty command line: it counts as gone. */
-function alive(pid: number): boolean {
-  return Boolean(commandLine(pid)?.trim());
-}
-
 /** SIGTERM (the services shut down gracefully), SIGKILL after a deadline; last started, first stopped. */
 export async function stopLocalServices(say: (line: string) => void): Promise<void> {
   for (const service of startOrder(ourServices(readComposeFile())).reverse()) {
     const pid = await runningPid(service);
     if (pid === undefined) continue;
     say(`Stopping ${service.name} (pid ${pid})...`);
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + STOP_TIMEOUT_MS;
-    while (alive(pid) && Date.now() < deadline) await sleep(200);
-    if (alive(pid)) {
-      say(`${service.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s: killing it`);
-      process.kill(pid, 'SIGKILL');
-    }
+    const stopped = await stopProcess(pid, STOP_TIMEOUT_MS, () => say(`${service.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s: killing it`));
+    if (!stopped) throw new Error(`${service.name} (pid ${pid}) survived SIGKILL`);
     await rm(pidFile(service.name), { force: true });
   }
 }

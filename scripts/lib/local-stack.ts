@@ -3,10 +3,9 @@
 // Docker. The processes are detached so they outlive the script that started
 // them; pid files in .cache/stack/run tie them to this checkout, and stop/down
 // only ever signal a pid whose command line still points into this cache.
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { constants, readFileSync } from 'node:fs';
-import { access, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
@@ -14,6 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
+import { answersOk } from './http-probe.ts';
+import { ourPidFrom, processExists, spawnLogged, stopProcess, tailFile } from './processes.ts';
 
 export type ComponentName = 'zookeeper' | 'kafka' | 'registry';
 
@@ -249,14 +250,8 @@ async function kafkaAnswers(): Promise<boolean> {
   }
 }
 
-async function registryAnswers(): Promise<boolean> {
-  try {
-    const response = await fetch(`${LOCAL_REGISTRY_URL}/subjects`, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.status === 200;
-  } catch {
-    return false;
-  }
+function registryAnswers(): Promise<boolean> {
+  return answersOk(`${LOCAL_REGISTRY_URL}/subjects`);
 }
 
 function portAnswers(port: number): Promise<boolean> {
@@ -279,7 +274,8 @@ function pidFile(name: ComponentName): string {
   return join(RUN_DIR, `${name}.pid`);
 }
 
-async function commandLineOf(pid: number): Promise<string | undefined> {
+/** The process's command line (by `ps`), undefined when there is no such process. */
+export async function commandLineOf(pid: number): Promise<string | undefined> {
   try {
     const { stdout } = await execFileAsync('ps', ['-ww', '-o', 'args=', '-p', String(pid)]);
     return stdout.trim() || undefined;
@@ -303,80 +299,23 @@ async function isOurProcess(pid: number, name: ComponentName): Promise<boolean> 
 }
 
 /** The component's pid if it is running as ours; a stale pid file is removed on the way. */
-async function ourPid(name: ComponentName): Promise<number | undefined> {
-  let pid: number;
-  try {
-    pid = Number.parseInt(await readFile(pidFile(name), 'utf8'), 10);
-  } catch {
-    return undefined;
-  }
-  if (Number.isInteger(pid) && (await isOurProcess(pid, name))) return pid;
-  await rm(pidFile(name), { force: true });
-  return undefined;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A process that has exited but whose parent has not reaped it yet (a
-  // zombie, state Z) still answers kill(0); it is gone all the same.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // already gone is fine
-  }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (processExists(pid)) {
-    if (Date.now() > deadline) return false;
-    await sleep(POLL_INTERVAL_MS);
-  }
-  return true;
+function ourPid(name: ComponentName): Promise<number | undefined> {
+  return ourPidFrom(pidFile(name), (pid) => isOurProcess(pid, name));
 }
 
 async function spawnDetached(name: ComponentName, { command, args, cwd }: Launch): Promise<number> {
   await mkdir(LOG_DIR, { recursive: true });
   await mkdir(RUN_DIR, { recursive: true });
-  // Truncated per start, so a tail shows this run only.
-  const log = await open(LOG_FILES[name], 'w');
-  try {
-    const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', log.fd, log.fd] });
-    await once(child, 'spawn');
-    child.unref();
-    if (child.pid === undefined) throw new StackError(`${name}: ${command} started without a pid`);
-    await writeFile(pidFile(name), `${child.pid}\n`);
-    return child.pid;
-  } finally {
-    await log.close();
-  }
+  const { child } = await spawnLogged({ command, args, cwd, detached: true, logFile: LOG_FILES[name] });
+  child.unref();
+  if (child.pid === undefined) throw new StackError(`${name}: ${command} started without a pid`);
+  await writeFile(pidFile(name), `${child.pid}\n`);
+  return child.pid;
 }
 
-/** The last lines of a component's log (read from the end: Kafka's log grows long). */
-export async function logTail(name: ComponentName, lines: number): Promise<string> {
-  const handle = await open(LOG_FILES[name], 'r').catch(() => undefined);
-  if (!handle) return '';
-  try {
-    const { size } = await handle.stat();
-    const length = Math.min(size, 256 * 1024);
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, size - length);
-    return buffer.toString('utf8', 0, bytesRead).trimEnd().split('\n').slice(-lines).join('\n');
-  } finally {
-    await handle.close();
-  }
+/** The last lines of a component's log. */
+export function logTail(name: ComponentName, lines: number): Promise<string> {
+  return tailFile(LOG_FILES[name], lines);
 }
 
 async function startupFailure(name: ComponentName, what: string): Promise<StackError> {
@@ -690,12 +629,8 @@ export async function stopComponent(name: ComponentName): Promise<boolean> {
   const { stopTimeoutMs } = SPECS[name];
   const started = Date.now();
   say(`Stopping ${name} (pid ${pid})...`);
-  signal(pid, 'SIGTERM');
-  if (!(await waitForExit(pid, stopTimeoutMs))) {
-    say(`${name} did not stop within ${stopTimeoutMs / 1000} s: killing it`);
-    signal(pid, 'SIGKILL');
-    if (!(await waitForExit(pid, 5000))) throw new StackError(`${name} (pid ${pid}) survived SIGKILL`);
-  }
+  const stopped = await stopProcess(pid, stopTimeoutMs, () => say(`${name} did not stop within ${stopTimeoutMs / 1000} s: killing it`));
+  if (!stopped) throw new StackError(`${name} (pid ${pid}) survived SIGKILL`);
   await rm(pidFile(name), { force: true });
   say(`${name} stopped after ${seconds(started)}`);
   return true;
