@@ -22,8 +22,6 @@ export interface Scenario {
   name: string;
   /** What it shows, in one line. */
   title: string;
-  /** Environment for every service of the lab (consumer, DLQ service, topic-init); none means the lab's defaults. */
-  settings?: Record<string, string>;
   run(context: ScenarioContext): Promise<void>;
 }
 
@@ -42,8 +40,6 @@ export interface ScenarioResult {
   logDir?: string;
 }
 
-/** How long one wait may take at most; each scenario must finish in 90 s. */
-export const WAIT_MS = 60_000;
 /** Where a failed scenario leaves its services' output (git-ignored). */
 const LOG_ROOT = fileURLToPath(new URL('../../.cache/scenarios/', import.meta.url));
 
@@ -56,7 +52,7 @@ export class ScenarioContext {
   dlq!: DlqApi;
 
   constructor(readonly scenario: Scenario) {
-    this.lab = new Lab(scenario.settings);
+    this.lab = new Lab();
   }
 
   /** Records a check; a failed one fails the scenario but the scenario goes on, so the table shows every check. */
@@ -71,17 +67,12 @@ export class ScenarioContext {
     return this.check(name, ok, ok ? (detail ?? JSON.stringify(actual)) : `expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
   }
 
-  /** Polls until `condition` holds; throws, naming what it waited for, at the deadline. */
-  waitFor<T>(what: string, condition: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
-    return waitUntil(what, condition, timeoutMs);
-  }
-
   /**
    * Polls `read` until `done` holds for its value or the deadline passes, and
    * resolves with the last value either way: the check that follows then
    * shows what was seen instead of a bare timeout.
    */
-  async settle<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = WAIT_MS): Promise<T> {
+  async settle<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
     let last: { value: T } | undefined;
     await waitUntil(
       what,
@@ -89,7 +80,6 @@ export class ScenarioContext {
         last = { value: await read() };
         return done(last.value);
       },
-      timeoutMs,
     ).catch(() => undefined);
     return last === undefined ? read() : last.value;
   }
@@ -106,23 +96,10 @@ export class ScenarioContext {
    * with what the API shows.
    */
   async outcome(expected: { deadLetters: number; orders: number }): Promise<{ deadLetters: DlqItem[]; stats: StatsView }> {
-    await this.waitFor('the consumer to drain the orders and retry topics', () => this.drained());
+    await waitUntil('the consumer to drain the orders and retry topics', () => this.lab.drained(1));
     await this.settle('the DLQ service to index the dead letters', () => this.dlq.total(), (total) => total >= expected.deadLetters);
     const stats = await this.settle('the aggregate to count the orders', () => this.dlq.orderStats(), ({ count }) => count >= expected.orders);
     return { deadLetters: await this.dlq.listAll(), stats };
-  }
-
-  /**
-   * The group has committed every topic it reads to the end. Unlike
-   * Lab.drained, the orders topic may end in a transaction marker as well
-   * (the DLQ service replays in a transaction), so one offset of slack
-   * everywhere; outcome() then waits for the exact counts anyway.
-   */
-  private async drained(): Promise<boolean> {
-    for (const topic of [this.lab.topics.orders, ...this.lab.retryTopics()]) {
-      if (!(await this.lab.caughtUp(topic, 1))) return false;
-    }
-    return true;
   }
 
   startConsumer(env: Record<string, string> = {}): ServiceProcess {
@@ -151,7 +128,7 @@ export class ScenarioContext {
       throw new Error(`the DLQ service exited before it was ready:\n${service.output.slice(-2000)}`);
     });
     exited.catch(() => undefined); // only fatal while we wait
-    await Promise.race([this.waitFor('the DLQ service to be ready', () => this.dlq.ready()), exited]);
+    await Promise.race([waitUntil('the DLQ service to be ready', () => this.dlq.ready()), exited]);
     return this.dlq;
   }
 }

@@ -10,8 +10,10 @@ import { createLogger } from '../../services/lib/logger.ts';
 import { combineStats, type StatsView } from '../../services/lib/order-stats.ts';
 import { toCents } from '../../services/lib/order.ts';
 import { StatsReader } from '../../services/lib/stats-reader.ts';
+import { retryTopicName } from '../../services/lib/topics.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
+import { caughtUp } from '../../scripts/lib/group-progress.ts';
 import { infrastructure, uniqueName, type Infrastructure } from './harness.ts';
 
 const logger = createLogger('test', 'warn');
@@ -182,28 +184,22 @@ export class Lab {
     return records;
   }
 
-  /**
-   * True once the group has committed every partition of `topic` to its end.
-   * `markerSlack` is 1 for topics written in transactions: their end is one
-   * past the final commit marker, which the consumer never sees.
-   */
-  async caughtUp(topic: string, markerSlack: 0 | 1 = 0): Promise<boolean> {
-    const ends = await this.admin.fetchTopicOffsets(topic);
-    const [committed] = await this.admin.fetchOffsets({ groupId: this.group, topics: [topic] });
-    return ends.every((end) => {
-      if (end.high === end.low) return true;
-      const offset = BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
-      return offset >= BigInt(end.high) - BigInt(markerSlack);
-    });
+  /** True once the lab's group has committed every partition of `topic` to its end (see group-progress.ts). */
+  caughtUp(topic: string, markerSlack: 0 | 1 = 0): Promise<boolean> {
+    return caughtUp(this.admin, this.group, topic, markerSlack);
   }
 
   retryTopics(): string[] {
-    return Array.from({ length: Number(this.env.MAX_RETRIES ?? 3) }, (_, i) => `${this.topics.orders}-retry-${i + 1}`);
+    return Array.from({ length: Number(this.env.MAX_RETRIES ?? 3) }, (_, i) => retryTopicName(this.topics.orders, i + 1));
   }
 
-  /** The consumer has committed everything there is on the orders and retry topics. */
-  async drained(): Promise<boolean> {
-    if (!(await this.caughtUp(this.topics.orders))) return false;
+  /**
+   * The consumer has committed everything there is on the orders and retry
+   * topics. `ordersMarkerSlack` is 1 once something wrote to the orders topic
+   * in a transaction (a DLQ replay): it then ends in a commit marker too.
+   */
+  async drained(ordersMarkerSlack: 0 | 1 = 0): Promise<boolean> {
+    if (!(await this.caughtUp(this.topics.orders, ordersMarkerSlack))) return false;
     for (const topic of this.retryTopics()) if (!(await this.caughtUp(topic, 1))) return false;
     return true;
   }
