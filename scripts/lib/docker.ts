@@ -8,14 +8,16 @@ const execFileAsync = promisify(execFile);
 export type EngineCheck = { answers: true; version: string } | { answers: false; reason: string };
 
 /** Asks the engine itself (`docker info`); the reason says why not when it does not answer. */
-export async function dockerEngine(timeoutMs = 10_000): Promise<EngineCheck> {
+const DOCKER_INFO_TIMEOUT_MS = 10_000;
+
+export async function dockerEngine(): Promise<EngineCheck> {
   try {
-    const { stdout } = await execFileAsync('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: timeoutMs });
+    const { stdout } = await execFileAsync('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: DOCKER_INFO_TIMEOUT_MS });
     return { answers: true, version: stdout.trim() };
   } catch (error) {
     const { code, stderr, killed } = error as { code?: string | number; stderr?: string; killed?: boolean };
     if (code === 'ENOENT') return { answers: false, reason: 'the docker command is not installed' };
-    if (killed) return { answers: false, reason: `\`docker info\` did not answer within ${timeoutMs / 1000} s` };
+    if (killed) return { answers: false, reason: `\`docker info\` did not answer within ${DOCKER_INFO_TIMEOUT_MS / 1000} s` };
     const line = (stderr ?? '').split('\n').find((text) => text.trim() !== '')?.trim();
     return { answers: false, reason: `\`docker info\`: ${line ?? String(error)}` };
   }

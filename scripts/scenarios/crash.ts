@@ -3,7 +3,7 @@
 // (no shutdown, no last commit) and started again. Every outcome is committed
 // in one Kafka transaction with its offset, so the final aggregate equals the
 // ground truth exactly and every bad order is in the DLQ exactly once.
-import { expectedStats } from '../../tests/integration/lab.ts';
+import { expectedStats, waitUntil } from '../../tests/integration/lab.ts';
 import { isMain, main, type Scenario } from './scenario.ts';
 
 const inputs = { count: 400, invalid: 10, poison: 10, interval: 0.02 };
@@ -19,7 +19,7 @@ export const crashScenario: Scenario = {
     // The producer streams for ~9 s; the kill and the restart happen meanwhile.
     const producing = s.lab.produce(inputs);
     producing.catch(() => undefined); // awaited below; if the scenario fails before, stopping the lab ends it
-    await s.waitFor(`the aggregate to pass ${KILL_AT} orders`, async () => (await dlq.orderStats()).count >= KILL_AT);
+    await waitUntil(`the aggregate to pass ${KILL_AT} orders`, async () => (await dlq.orderStats()).count >= KILL_AT);
     victim.kill('SIGKILL');
     await victim.exited;
     const atKill = (await dlq.orderStats()).count;

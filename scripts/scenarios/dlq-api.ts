@@ -1,5 +1,6 @@
 // A small client of the DLQ service's HTTP API (services/dlq-service), as a
 // user would call it: what the scenarios assert through.
+import type { DlqFilter } from '../../services/dlq-service/index/filter.ts';
 import type { StatsView } from '../../services/lib/order-stats.ts';
 import { answersOk } from '../lib/http-probe.ts';
 
@@ -37,12 +38,10 @@ export interface DlqPage {
   nextCursor: string | null;
 }
 
-export type DlqFilter = Partial<Record<'failureClass' | 'reason' | 'product' | 'orderId' | 'from' | 'to', string>> & { replayed?: boolean };
-
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly body: unknown,
+    body: unknown,
     what: string,
   ) {
     super(`${what} answered ${status}: ${JSON.stringify(body)}`);
@@ -109,11 +108,11 @@ export class DlqApi {
   }
 
   /** POST /dlq/{id}/replay; a refusal (409: already replayed, loop guard) rejects with an HttpError. */
-  replay(id: string, options: { force?: boolean } = {}): Promise<{ id: string; replayCount: number }> {
-    return this.call('POST', `/dlq/${encodeURIComponent(id)}/replay`, options);
+  replay(id: string): Promise<{ id: string; replayCount: number }> {
+    return this.call('POST', `/dlq/${encodeURIComponent(id)}/replay`, {});
   }
 
-  replayMatching(filter: DlqFilter, options: { dryRun?: boolean; force?: boolean } = {}): Promise<BulkReplay> {
+  replayMatching(filter: DlqFilter, options: { dryRun?: boolean } = {}): Promise<BulkReplay> {
     return this.call('POST', '/dlq/replay', { ...filter, ...options });
   }
 }

@@ -27,7 +27,8 @@ export const evolutionScenario: Scenario = {
     const truths = [];
     for (const schema of [V1, V2, V1, V2]) truths.push(await s.lab.produce({ count: BATCH, schema }));
     const [v1, v2] = truths;
-    s.check('v2 is registered as a new version with its own id', v1!.schemaId !== v2!.schemaId && (await versions()).length === 2, `ids ${v1!.schemaId} (v1), ${v2!.schemaId} (v2); versions ${JSON.stringify(await versions())}`);
+    const registered = await versions();
+    s.check('v2 is registered as a new version with its own id', v1!.schemaId !== v2!.schemaId && registered.length === 2, `ids ${v1!.schemaId} (v1), ${v2!.schemaId} (v2); versions ${JSON.stringify(registered)}`);
 
     const serde = new Serde(registryUrl);
     const decoded = await Promise.all((await s.lab.readAll(s.lab.topics.orders)).map(async ({ message }) => (await serde.decode(message.value)).value));
