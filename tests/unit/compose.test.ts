@@ -55,13 +55,20 @@ describe('compose.yaml', () => {
         assert.ok(entrypoint && existsSync(`${root}${entrypoint}`), `${service.name}: command ${String(entrypoint)} is not a file in the repo`);
       });
 
-      it(isOneShot(service, services) ? 'is the one-shot step others wait for' : 'waits for topic-init to succeed and has a healthcheck', () => {
-        if (isOneShot(service, services)) return;
+      if (isOneShot(service, services)) return;
+      it('waits for topic-init to succeed and has a healthcheck', () => {
         assert.equal(service.dependsOn['topic-init'], 'service_completed_successfully');
         assert.ok(service.healthcheck?.test, `${service.name} is long-running and needs a healthcheck`);
       });
     });
   }
+
+  it('has topic-init as the one one-shot step, which the other tsx services wait for', () => {
+    assert.deepEqual(
+      tsxServices.filter((service) => isOneShot(service, services)).map((service) => service.name),
+      ['topic-init'],
+    );
+  });
 
   it('pins every image, and tags the repo image with the package version', () => {
     const unpinned = services.filter((service) => !service.image || !isPinned(service.image)).map((service) => `${service.name}: ${service.image}`);
