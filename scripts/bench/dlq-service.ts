@@ -2,6 +2,7 @@
 // records, and the list endpoint's latency under a fixed request rate
 // (autocannon, corrected for coordinated omission), with the real service
 // (services/dlq-service/main.ts) as its own process.
+import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon, { type Result } from 'autocannon';
 import type { Message } from 'kafkajs';
 import { deadLetterHeaders, type FailureClass } from '../../services/lib/dlq.ts';
@@ -9,6 +10,8 @@ import { TransientError, UndecodableError, ValidationError } from '../../service
 import { createKafka } from '../../services/lib/kafka.ts';
 import { Serde } from '../../services/lib/serde.ts';
 import { OrderFactory } from '../../services/producer/orders.ts';
+import { freePort } from '../lib/free-port.ts';
+import { answersOk } from '../lib/http-probe.ts';
 import { BenchLab, logger, type BenchEnvironment } from './lab.ts';
 import { formatCount, formatNumber } from './measure.ts';
 import { summarizeProfile } from './profile.ts';
@@ -108,19 +111,16 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
     env.say(`dlq: writing ${formatCount(options.records)} dead letters`);
     await fillDlq(lab, env, schemaId, options.records);
 
+    const port = await freePort();
     const spawnedAt = Date.now();
-    const service = await lab.spawnNode('services/dlq-service/main.ts', { label: 'dlq-service', env: { HTTP_HOST: '127.0.0.1' } });
+    const service = await lab.spawnNode('services/dlq-service/main.ts', { label: 'dlq-service', env: { HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) } });
     result.commands.push(service.command);
-    const listening = await service.waitForLog(/listening/i, 120_000);
-    const port = /:(\d+)\s*$/.exec(String(listening.msg))?.[1];
-    if (port === undefined) throw new Error(`no port in "${String(listening.msg)}"`);
     const base = `http://127.0.0.1:${port}`;
     const built = await service.waitForLog(/DLQ index built/, 30 * 60_000);
-    for (;;) {
-      const response = await fetch(`${base}/ready`).catch(() => undefined);
-      if (response?.ok) break;
+    while (!(await answersOk(`${base}/ready`))) {
+      if (service.child.exitCode !== null) throw new Error(`the DLQ service exited (${service.child.exitCode}); see ${service.logFile}`);
       if (Date.now() - spawnedAt > 30 * 60_000) throw new Error('the DLQ service never became ready');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
     const readyMs = Date.now() - spawnedAt;
     if (Number(built.records) !== options.records) throw new Error(`the index holds ${String(built.records)} records, expected ${options.records}`);

@@ -49,7 +49,7 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
     for (let run = 1; run <= options.repeats; run += 1) {
       for (const variant of variants) {
         const produced = await lab.produce({ count: options.records, seed: run }, { label: `producer-${variant.version}-${run}`, kafkajsDir: variant.dir });
-        await assertLoaded(produced.child.usage(), variant);
+        assertLoaded(produced.child.usage(), variant);
         variant.producer.push(produced);
         if (run === 1) result.commands.push(produced.command);
         env.say(`kafkajs ${variant.version}: producer ${formatCount(produced.ratePerSecond)} orders/s`);
@@ -59,7 +59,7 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
     for (let run = 1; run <= options.repeats; run += 1) {
       for (const variant of variants) {
         const pipeline = await runPipeline(lab, total, { label: `consumer-${variant.version}-${run}`, kafkajsDir: variant.dir, idleMs: options.idleMs });
-        await assertLoaded(pipeline.child.usage(), variant);
+        assertLoaded(pipeline.child.usage(), variant);
         variant.consumer.push(pipeline);
         if (run === 1) result.commands.push(pipeline.child.command);
         env.say(`kafkajs ${variant.version}: consumer ${formatCount(pipeline.rate)} orders/s, idle CPU ${formatNumber(pipeline.idleCpuMs ?? Number.NaN, 0)} ms`);
@@ -114,8 +114,8 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
   }
 }
 
-async function assertLoaded(usage: Promise<{ kafkajs: string | undefined } | undefined>, variant: Variant): Promise<void> {
-  const loaded = (await usage)?.kafkajs ?? '';
+function assertLoaded(usage: { kafkajs: string | undefined } | undefined, variant: Variant): void {
+  const loaded = usage?.kafkajs ?? '';
   const expected = variant.dir ?? join(REPO_ROOT, 'node_modules/kafkajs');
   if (!loaded.includes(expected)) throw new Error(`kafkajs ${variant.version} was meant to run, but the process loaded ${loaded || 'no kafkajs'}`);
 }

@@ -18,6 +18,7 @@ import type { StatsView } from '../../services/lib/order-stats.ts';
 import { StatsReader } from '../../services/lib/stats-reader.ts';
 import { retryTopicName } from '../../services/lib/topics.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
+import { caughtUp } from '../lib/group-progress.ts';
 import { KAFKA_CLASSPATH } from '../lib/local-stack.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -76,9 +77,11 @@ export function stopAllChildren(): void {
   for (const child of running) child.kill('SIGTERM');
 }
 
-/** A Node service started by a benchmark, its output in a log file. */
+/** A Node service started by a benchmark, its output in a log file and its pino lines kept as they come. */
 export class ServiceChild {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The service's pino lines (JSON), in order. */
+  readonly logLines: Record<string, unknown>[] = [];
 
   constructor(
     readonly child: ChildProcess,
@@ -88,37 +91,38 @@ export class ServiceChild {
   ) {
     running.add(child);
     const log = createWriteStream(logFile);
-    child.stdout?.pipe(log, { end: false });
-    child.stderr?.pipe(log, { end: false });
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.pipe(log, { end: false });
+      let partial = '';
+      stream?.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) this.keep(line);
+      });
+    }
+    // 'close' comes after the child's output streams have ended, so every
+    // line is in logLines and handed to the log file by then.
     this.exited = new Promise((resolve) =>
-      child.on('exit', (code, signal) => {
+      child.once('close', (code, signal) => {
         running.delete(child);
-        // Let the pipes drain before the log is closed.
-        setTimeout(() => log.end(), 50);
-        resolve({ code, signal });
+        log.end(() => resolve({ code, signal }));
       }),
     );
   }
 
-  /** The service's pino lines (JSON), in order. */
-  async logLines(): Promise<Record<string, unknown>[]> {
-    const text = await readFile(this.logFile, 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as Record<string, unknown>];
-        } catch {
-          return [];
-        }
-      });
+  private keep(line: string): void {
+    if (!line.startsWith('{')) return;
+    try {
+      this.logLines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // Not a pino line.
+    }
   }
 
   async waitForLog(msg: RegExp, timeoutMs: number): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = (await this.logLines()).find((line) => msg.test(String(line.msg)));
+      const found = this.logLines.find((line) => msg.test(String(line.msg)));
       if (found) return found;
       if (this.child.exitCode !== null) throw new Error(`${this.command} exited with ${this.child.exitCode} before logging ${msg}; see ${this.logFile}`);
       if (Date.now() > deadline) throw new Error(`${this.command} did not log ${msg} within ${timeoutMs} ms; see ${this.logFile}`);
@@ -136,9 +140,8 @@ export class ServiceChild {
   }
 
   /** What child-hooks.ts wrote at exit: the kafkajs loaded and the CPU used. */
-  async usage(): Promise<ChildUsage | undefined> {
-    const line = (await this.logLines()).find((entry) => entry.msg === 'bench-usage');
-    return line as ChildUsage | undefined;
+  usage(): ChildUsage | undefined {
+    return this.logLines.find((entry) => entry.msg === 'bench-usage') as ChildUsage | undefined;
   }
 
   /** SIGTERM (the services stop gracefully and write their CPU profile), SIGKILL after a deadline. */
@@ -186,6 +189,7 @@ export class BenchLab {
   private readonly extraTopics: string[] = [];
   private readonly children: ServiceChild[] = [];
   private admin: Admin | undefined;
+  private statsReader: StatsReader | undefined;
 
   constructor(
     readonly env: BenchEnvironment,
@@ -230,6 +234,8 @@ export class BenchLab {
     const kafka = createKafka({ brokers: this.env.brokers, clientId: `bench-${this.prefix}`, logger });
     this.admin = kafka.admin();
     await this.admin.connect();
+    this.statsReader = new StatsReader(kafka, this.topics.stats, logger);
+    await this.statsReader.start();
     return { schemaId };
   }
 
@@ -246,6 +252,7 @@ export class BenchLab {
   /** Stops every child, deletes the lab's topics. */
   async stop(): Promise<void> {
     await Promise.all(this.children.map((child) => child.stop()));
+    await this.statsReader?.stop();
     if (this.admin === undefined) return;
     const topics = [...Object.values(this.topics), ...this.retryTopics, ...this.extraTopics];
     const present = new Set(await this.admin.listTopics());
@@ -283,9 +290,9 @@ export class BenchLab {
     const args = Object.entries({ interval: 0, ...flags }).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
     const child = await this.spawnNode('services/producer/main.ts', { ...options, args });
     const { code } = await child.exited;
-    const done = (await child.logLines()).find((line) => line.msg === 'done');
+    const done = child.logLines.find((line) => line.msg === 'done');
     if (code !== 0 || done === undefined) throw new Error(`the producer failed (exit ${code}); see ${child.logFile}`);
-    const usage = await child.usage();
+    const usage = child.usage();
     return {
       sent: Number(done.sent),
       seconds: Number(done.seconds),
@@ -301,7 +308,7 @@ export class BenchLab {
     const args = ['--mode', mode, '--topic', this.topics.orders, '--records', String(records), ...(options.group ? ['--group', options.group] : [])];
     const child = await this.spawnNode('scripts/bench/kafkajs-floor.ts', { label: options.label, args });
     const { code } = await child.exited;
-    const line = (await child.logLines()).find((entry) => entry.msg === 'floor');
+    const line = child.logLines.find((entry) => entry.msg === 'floor');
     if (code !== 0 || line === undefined) throw new Error(`kafkajs-floor.ts --mode ${mode} failed (exit ${code}); see ${child.logFile}`);
     return { rate: (Number(line.records) * 1000) / Number(line.ms), command: child.command };
   }
@@ -310,21 +317,6 @@ export class BenchLab {
   async recordCount(topic: string): Promise<number> {
     const offsets = await this.kafkaAdmin.fetchTopicOffsets(topic);
     return offsets.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
-  }
-
-  /**
-   * True once `group` has committed every partition of `topic` to its end.
-   * `markerSlack` is 1 for topics written in transactions: their end is one
-   * past the last commit marker, which a consumer never sees.
-   */
-  async caughtUp(group: string, topic: string, markerSlack: 0 | 1 = 0): Promise<boolean> {
-    const ends = await this.kafkaAdmin.fetchTopicOffsets(topic);
-    const [committed] = await this.kafkaAdmin.fetchOffsets({ groupId: group, topics: [topic] });
-    return ends.every((end) => {
-      if (end.high === end.low) return true;
-      const offset = BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
-      return offset >= BigInt(end.high) - BigInt(markerSlack);
-    });
   }
 
   /**
@@ -346,9 +338,9 @@ export class BenchLab {
         await sleep(50);
       }
     };
-    const ordersDoneAt = await until('the orders topic', () => this.caughtUp(options.group, this.topics.orders));
+    const ordersDoneAt = await until('the orders topic', () => caughtUp(this.kafkaAdmin, options.group, this.topics.orders));
     const allDoneAt = await until('the retry topics', async () => {
-      for (const topic of this.retryTopics) if (!(await this.caughtUp(options.group, topic, 1))) return false;
+      for (const topic of this.retryTopics) if (!(await caughtUp(this.kafkaAdmin, options.group, topic, 1))) return false;
       return true;
     });
     const cpuMs = await child.cpuMs();
@@ -357,16 +349,11 @@ export class BenchLab {
 
   /** The aggregate of `group` once it counts `expectedCount` orders (or what it holds after `timeoutMs`). */
   async aggregate(group: string, expectedCount: number, timeoutMs = 30_000): Promise<StatsView> {
-    const kafka = createKafka({ brokers: this.env.brokers, clientId: `bench-${this.prefix}-stats`, logger });
-    const reader = new StatsReader(kafka, this.topics.stats, logger);
-    await reader.start();
-    try {
-      const deadline = Date.now() + timeoutMs;
-      while (reader.view(group).count < expectedCount && Date.now() < deadline) await sleep(100);
-      return reader.view(group);
-    } finally {
-      await reader.stop();
-    }
+    const reader = this.statsReader;
+    if (reader === undefined) throw new Error('BenchLab.start() first');
+    const deadline = Date.now() + timeoutMs;
+    while (reader.view(group).count < expectedCount && Date.now() < deadline) await sleep(100);
+    return reader.view(group);
   }
 }
 

@@ -79,7 +79,39 @@ function wholeNumberFlag(name: keyof typeof flags, fallback: number): number {
   return value;
 }
 
+function positiveNumberFlag(name: 'quiet-load' | 'quiet-minutes'): number {
+  const value = Number(flags[name]);
+  if (!(value > 0)) {
+    process.stderr.write(`--${name} expects a number above 0, got "${String(flags[name])}"\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
 const smoke = flags.smoke;
+const quietLoad = positiveNumberFlag('quiet-load');
+const quietMinutes = positiveNumberFlag('quiet-minutes');
+
+/** 'A=1,B=2;C=3' -> [{ A: '1', B: '2' }, { C: '3' }]; the full run's default shows what the commit cadence costs. */
+function parseVariants(raw: string | undefined): Record<string, string>[] {
+  if (raw === undefined) return smoke ? [] : [{ COMMIT_MAX_RECORDS: '500' }, { COMMIT_MAX_RECORDS: '5000' }];
+  return raw
+    .split(';')
+    .filter((variant) => variant.trim() !== '')
+    .map((variant) =>
+      Object.fromEntries(
+        variant.split(',').map((pair) => {
+          const [name, value] = pair.trim().split('=', 2);
+          if (!name || value === undefined) {
+            process.stderr.write(`--consumer-variants expects NAME=value pairs, got "${pair.trim()}"\n`);
+            process.exit(2);
+          }
+          return [name, value];
+        }),
+      ),
+    );
+}
+const consumerVariants = parseVariants(flags['consumer-variants']);
 const sizes = {
   producerRecords: wholeNumberFlag('producer-records', smoke ? 500 : 500_000),
   consumerRecords: wholeNumberFlag('consumer-records', smoke ? 500 : 1_000_000),
@@ -138,10 +170,10 @@ const { brokers, registryUrl, startedStack } = await endpoints();
 let quiet: QuietWait | undefined;
 if (!smoke && !flags['no-wait']) {
   quiet = await waitForQuiet({
-    threshold: Number(flags['quiet-load']),
+    threshold: quietLoad,
     quietForMs: 60_000,
     pollMs: 30_000,
-    timeoutMs: Number(flags['quiet-minutes']) * 60_000,
+    timeoutMs: quietMinutes * 60_000,
     say,
   });
   say(quiet.quiet ? `machine is quiet (load ${formatLoad(quiet.load)})` : `machine never became quiet (load ${formatLoad(quiet.load)}); measuring anyway`);
@@ -190,16 +222,8 @@ async function measure(id: BenchmarkId, run: () => Promise<Section>): Promise<vo
 }
 
 await measure('producer', () => benchProducer(env, { records: sizes.producerRecords, repeats: sizes.repeats }));
-/** 'A=1,B=2;C=3' -> [{ A: '1', B: '2' }, { C: '3' }] */
-const consumerVariants = (flags['consumer-variants'] ?? '')
-  .split(';')
-  .filter((variant) => variant.trim() !== '')
-  .map((variant) => Object.fromEntries(variant.split(',').map((pair) => pair.trim().split('=', 2) as [string, string])));
-
-// The full run also shows what the commit cadence costs: fewer, larger transactions.
-const defaultVariants = smoke ? [] : [{ COMMIT_MAX_RECORDS: '500' }, { COMMIT_MAX_RECORDS: '5000' }];
 await measure('consumer', () =>
-  benchConsumer(env, { records: sizes.consumerRecords, repeats: sizes.repeats, variants: flags['consumer-variants'] === undefined ? defaultVariants : consumerVariants }),
+  benchConsumer(env, { records: sizes.consumerRecords, repeats: sizes.repeats, variants: consumerVariants }),
 );
 await measure('latency', () =>
   benchLatency(env, { ratePerSecond: sizes.latencyRate, seconds: sizes.latencySeconds, warmUpSeconds: sizes.latencyWarmUpSeconds }),
