@@ -13,7 +13,8 @@ import { loadConfig, serviceSpecs, type ServiceConfig } from '../../services/lib
 import type { StatsView } from '../../services/lib/order-stats.ts';
 import { freePort } from '../lib/free-port.ts';
 import { readLabState } from '../lib/lab-state.ts';
-import { stackDown, stackUp } from '../lib/local-stack.ts';
+import { stackDown } from '../lib/local-stack.ts';
+import { infrastructure } from '../../tests/integration/harness.ts';
 import { Lab, waitUntil, type ServiceProcess } from '../../tests/integration/lab.ts';
 import { DlqApi, type DlqItem } from './dlq-api.ts';
 
@@ -174,23 +175,21 @@ export function formatTable(results: readonly ScenarioResult[]): string {
 /**
  * The broker and registry scenarios run against, in this order: the
  * KAFKA_BROKERS / SCHEMA_REGISTRY_URL of the environment; the lab `make up`
- * started; the local stack (started when needed, and then stopped again).
+ * started; else what the integration harness picks (Testcontainers when
+ * Docker answers, else the local stack, which is stopped again if it was
+ * started here).
  * Resolves to a function that undoes what it started.
  */
 export async function useLabInfrastructure(): Promise<() => Promise<void>> {
-  const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL } = process.env;
-  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL) return async () => undefined;
-  const state = await readLabState();
+  const state = process.env.KAFKA_BROKERS || process.env.SCHEMA_REGISTRY_URL ? undefined : await readLabState();
   if (state) {
     console.log(`Running against the lab \`make up\` started (${state.mode}): Kafka ${state.brokers}, registry ${state.registryUrl}`);
     Object.assign(process.env, { KAFKA_BROKERS: state.brokers, SCHEMA_REGISTRY_URL: state.registryUrl });
-    return async () => undefined;
   }
-  console.log('No KAFKA_BROKERS and no lab from `make up`: using the local stack.');
-  const stack = await stackUp();
-  Object.assign(process.env, { KAFKA_BROKERS: stack.brokers, SCHEMA_REGISTRY_URL: stack.registryUrl });
+  // Otherwise what the integration tests use: the variables, Testcontainers or the local stack.
+  const { startedStack } = await infrastructure();
   return async () => {
-    if (!stack.alreadyUp) await stackDown();
+    if (startedStack) await stackDown();
   };
 }
 

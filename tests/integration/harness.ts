@@ -13,6 +13,8 @@ export interface Infrastructure {
   registryUrl: string;
   /** True when the broker and registry are this machine's local stack, so a test may stop and start them. */
   local: boolean;
+  /** This process started the local stack (it was not running): whoever owns the process may stop it at the end. */
+  startedStack: boolean;
 }
 
 let cached: Promise<Infrastructure> | undefined;
@@ -25,24 +27,23 @@ export function infrastructure(): Promise<Infrastructure> {
 async function resolveInfrastructure(): Promise<Infrastructure> {
   const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, LOCAL_STACK } = process.env;
   if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL) {
-    return { brokers: KAFKA_BROKERS.split(','), registryUrl: SCHEMA_REGISTRY_URL, local: LOCAL_STACK === '1' };
+    return { brokers: KAFKA_BROKERS.split(','), registryUrl: SCHEMA_REGISTRY_URL, local: LOCAL_STACK === '1', startedStack: false };
   }
   if (KAFKA_BROKERS || SCHEMA_REGISTRY_URL) {
     throw new Error('Set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then Testcontainers or the local stack is used).');
   }
   const docker = await dockerForTestcontainers();
-  if (docker.answers) return composeInfrastructure();
+  if (docker.answers) return composeInfrastructure(docker.host);
   console.log(`# integration harness: local stack, as Testcontainers found no Docker engine (${docker.reason})`);
   const stack = await stackUp();
-  return { brokers: stack.brokers.split(','), registryUrl: stack.registryUrl, local: true };
+  return { brokers: stack.brokers.split(','), registryUrl: stack.registryUrl, local: true, startedStack: !stack.alreadyUp };
 }
 
 /** Testcontainers' own runtime detection (DOCKER_HOST, ~/.testcontainers.properties, the socket...). */
-async function dockerForTestcontainers(): Promise<{ answers: true } | { answers: false; reason: string }> {
+async function dockerForTestcontainers(): Promise<{ answers: true; host: string } | { answers: false; reason: string }> {
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient();
-    return { answers: true };
+    return { answers: true, host: (await getContainerRuntimeClient()).info.containerRuntime.host };
   } catch (error) {
     return { answers: false, reason: (error as Error).message };
   }
@@ -56,9 +57,8 @@ const INFRASTRUCTURE_SERVICES = ['zookeeper', 'kafka', 'schema-registry'];
  * collide with a lab or a local stack on 9092/8081. Testcontainers waits for
  * their healthchecks, and its reaper removes them when this process ends.
  */
-async function composeInfrastructure(): Promise<Infrastructure> {
-  const { DockerComposeEnvironment, getContainerRuntimeClient } = await import('testcontainers');
-  const host = (await getContainerRuntimeClient()).info.containerRuntime.host;
+async function composeInfrastructure(host: string): Promise<Infrastructure> {
+  const { DockerComposeEnvironment } = await import('testcontainers');
   const kafkaPort = await freePort();
   let registryPort = await freePort();
   while (registryPort === kafkaPort) registryPort = await freePort();
@@ -67,7 +67,7 @@ async function composeInfrastructure(): Promise<Infrastructure> {
     .withEnvironment({ KAFKA_HOST_NAME: host, KAFKA_HOST_PORT: String(kafkaPort), REGISTRY_HOST_PORT: String(registryPort) })
     .withStartupTimeout(180_000)
     .up(INFRASTRUCTURE_SERVICES);
-  return { brokers: [`${host}:${kafkaPort}`], registryUrl: `http://${host}:${registryPort}`, local: false };
+  return { brokers: [`${host}:${kafkaPort}`], registryUrl: `http://${host}:${registryPort}`, local: false, startedStack: false };
 }
 
 /** Stops the local registry, runs the body, and starts the registry again whatever happens. */
