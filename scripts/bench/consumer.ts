@@ -1,8 +1,7 @@
 // 2. Consumer pipeline: the real consumer (services/consumer/main.ts: fetch,
 // decode through the registry, validate, process, aggregate, commit in
 // Kafka transactions) against Kafka's ConsumerPerformance on the same topic.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BenchLab, runJavaTool, type BenchEnvironment, type DrainResult, type ServiceChild } from './lab.ts';
+import { BenchLab, runJavaTool, type BenchEnvironment, type PipelineRun } from './lab.ts';
 import { formatCount, formatNumber, formatRatio, perSecond } from './measure.ts';
 import { summarizeProfile } from './profile.ts';
 import { section, type Section } from './report.ts';
@@ -55,40 +54,6 @@ export async function runConsumerPerformance(env: BenchEnvironment, topic: strin
   return { figures: parseConsumerPerformance(stdout), command };
 }
 
-export interface PipelineRun extends DrainResult {
-  child: ServiceChild;
-  rate: number;
-  counted: number;
-  deadLetters: number;
-  /** CPU the consumer used while idle (caught up, no new records) for idleMs, when asked. */
-  idleCpuMs?: number;
-  profile?: string;
-}
-
-/** Runs the real consumer over the lab's orders topic in a fresh group; checks it counted every order and dead-lettered none. */
-export async function runPipeline(
-  lab: BenchLab,
-  records: number,
-  options: { label: string; env?: Record<string, string>; kafkajsDir?: string; idleMs?: number },
-): Promise<PipelineRun> {
-  const group = `${lab.group}-${options.label}`;
-  const drained = await lab.drain({ group, label: options.label, env: options.env, kafkajsDir: options.kafkajsDir, timeoutMs: 30 * 60_000 });
-  let idleCpuMs: number | undefined;
-  if (options.idleMs !== undefined) {
-    const before = await drained.child.cpuMs();
-    await sleep(options.idleMs);
-    idleCpuMs = (await drained.child.cpuMs()) - before;
-  }
-  await drained.child.stop();
-  const counted = (await lab.aggregate(group, records)).count;
-  const deadLetters = await lab.recordCount(lab.topics.dlq);
-  if (counted !== records || deadLetters !== 0) {
-    throw new Error(`the consumer counted ${counted} of ${records} orders and dead-lettered ${deadLetters}; see ${drained.child.logFile}`);
-  }
-  const [profile] = await drained.child.profiles();
-  return { ...drained, rate: perSecond(records, drained.ordersDoneAt - drained.joinedAt), counted, deadLetters, idleCpuMs, profile };
-}
-
 export async function benchConsumer(env: BenchEnvironment, options: ConsumerOptions): Promise<Section> {
   const result = section(
     'consumer',
@@ -121,7 +86,7 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
       env.say(`consumer: kafkajs alone ${formatCount(bare.rate)} records/s`);
       for (const [index, variant] of variants.entries()) {
         const label = `run${run}-v${index}`;
-        const pipeline = await runPipeline(lab, options.records, { label, env: variant });
+        const pipeline = await lab.runPipeline(options.records, { label, env: variant });
         ours[index]!.push(pipeline);
         if (run === 1) result.commands.push(pipeline.child.command);
         env.say(`consumer: services/consumer ${describe(variant)} ${formatCount(pipeline.rate)} orders/s`);
@@ -160,7 +125,7 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
       ],
     });
     result.notes.push(
-      `${formatCount(options.records)} orders on ${lab.topics.orders.replace(lab.prefix, '<prefix>')} (3 partitions). ConsumerPerformance only ` +
+      `${formatCount(options.records)} orders on ${lab.topics.orders.replace(lab.prefix, '<prefix>')} (${lab.partitions} partitions). ConsumerPerformance only ` +
         'counts records and bytes (read_uncommitted, no decoding, no commits in transactions); the pipeline does all of the work of the service. ' +
         '"kafkajs alone" is a kafkajs consumer with the service\'s fetch settings whose eachBatch only counts: what kafkajs itself costs, ' +
         'so the rest of the gap is the pipeline\'s per-record work and its transactions (see the profile).',

@@ -18,7 +18,6 @@ import { summarizeProfile } from './profile.ts';
 import { section, type Section } from './report.ts';
 
 export const DLQ_TARGET_P99_MS = 20;
-const PARTITIONS = 3;
 const SEND_BATCH = 1000;
 const CONNECTIONS = 10;
 
@@ -46,7 +45,7 @@ async function fillDlq(lab: BenchLab, env: BenchEnvironment, schemaId: number, r
       const messages: Message[] = [];
       for (let i = start; i < Math.min(records, start + SEND_BATCH); i += 1) {
         const order = factory.order();
-        const partition = i % PARTITIONS;
+        const partition = i % lab.partitions;
         let failureClass: FailureClass;
         let error: Error;
         let value: Buffer;
@@ -72,7 +71,7 @@ async function fillDlq(lab: BenchLab, env: BenchEnvironment, schemaId: number, r
           headers: deadLetterHeaders(undefined, {
             topic: lab.topics.orders,
             partition,
-            offset: String(Math.floor(i / PARTITIONS)),
+            offset: String(Math.floor(i / lab.partitions)),
             timestamp: String(firstFailure + i),
             consumerGroup: lab.group,
             failureClass,

@@ -6,8 +6,7 @@
 // alternation, on the same topic.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runPipeline, type PipelineRun } from './consumer.ts';
-import { BenchLab, REPO_ROOT, type BenchEnvironment, type ProduceResult } from './lab.ts';
+import { BenchLab, REPO_ROOT, type BenchEnvironment, type ProduceResult, type PipelineRun } from './lab.ts';
 import { formatCount, formatNumber, formatRatio } from './measure.ts';
 import { section, type Section } from './report.ts';
 
@@ -58,7 +57,7 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
     const total = await lab.recordCount(lab.topics.orders);
     for (let run = 1; run <= options.repeats; run += 1) {
       for (const variant of variants) {
-        const pipeline = await runPipeline(lab, total, { label: `consumer-${variant.version}-${run}`, kafkajsDir: variant.dir, idleMs: options.idleMs });
+        const pipeline = await lab.runPipeline(total, { label: `consumer-${variant.version}-${run}`, kafkajsDir: variant.dir, idleMs: options.idleMs });
         assertLoaded(pipeline.child.usage(), variant);
         variant.consumer.push(pipeline);
         if (run === 1) result.commands.push(pipeline.child.command);

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
-import { loadConfig, serviceSpecs } from '../../services/lib/config.ts';
+import { loadConfig, serviceSpecs, type ServiceConfig } from '../../services/lib/config.ts';
 import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import type { StatsView } from '../../services/lib/order-stats.ts';
@@ -20,6 +20,7 @@ import { retryTopicName } from '../../services/lib/topics.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
 import { caughtUp } from '../lib/group-progress.ts';
 import { KAFKA_CLASSPATH } from '../lib/local-stack.ts';
+import { perSecond } from './measure.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD_HOOKS = fileURLToPath(new URL('./child-hooks.ts', import.meta.url));
@@ -32,7 +33,6 @@ const JAVA_TOOL_HEAP = '-Xmx512M';
 export interface BenchEnvironment {
   brokers: string[];
   registryUrl: string;
-  smoke: boolean;
   /** Logs, profiles and scratch files of this run. */
   workDir: string;
   /** Adds --cpu-prof to the Node services the benchmarks start. */
@@ -72,9 +72,11 @@ export interface ChildUsage {
 /** Every child still running, so an interrupted run can stop them (see stopAllChildren). */
 const running = new Set<ChildProcess>();
 
-/** Sends SIGTERM to every service a benchmark started that still runs. */
-export function stopAllChildren(): void {
+/** Sends SIGTERM to every service a benchmark started that still runs; resolves when they have exited, or at the deadline. */
+export async function stopAllChildren(timeoutMs: number): Promise<void> {
+  const exits = [...running].map((child) => new Promise((resolve) => child.once('close', resolve)));
   for (const child of running) child.kill('SIGTERM');
+  await Promise.race([Promise.all(exits), sleep(timeoutMs)]);
 }
 
 /** A Node service started by a benchmark, its output in a log file and its pino lines kept as they come. */
@@ -163,11 +165,19 @@ export class ServiceChild {
 
 export interface ProduceResult {
   sent: number;
-  seconds: number;
   ratePerSecond: number;
   cpuMs: number;
   command: string;
   child: ServiceChild;
+}
+
+export interface PipelineRun extends DrainResult {
+  child: ServiceChild;
+  /** Orders per second from joining the group until the orders topic was committed to its end. */
+  rate: number;
+  /** CPU the consumer used while idle (caught up, no new records) for idleMs, when asked. */
+  idleCpuMs?: number;
+  profile?: string;
 }
 
 export interface DrainResult {
@@ -190,6 +200,8 @@ export class BenchLab {
   private readonly children: ServiceChild[] = [];
   private admin: Admin | undefined;
   private statsReader: StatsReader | undefined;
+  /** The lab's topic-init settings: its variables over the defaults (partitions, retries). */
+  readonly topicConfig: ServiceConfig<'topic-init'>;
 
   constructor(
     readonly env: BenchEnvironment,
@@ -205,6 +217,7 @@ export class BenchLab {
       stats: `${this.prefix}-order-stats`,
       replays: `${this.prefix}-replays`,
     };
+    this.topicConfig = loadConfig(serviceSpecs['topic-init'], { ...this.connection, ...this.serviceEnv });
   }
 
   /** The topics and group as service variables, plus the lab's settings. */
@@ -220,8 +233,12 @@ export class BenchLab {
   }
 
   get retryTopics(): string[] {
-    const retries = Number(this.serviceEnv.MAX_RETRIES ?? 3);
-    return Array.from({ length: retries }, (_, i) => retryTopicName(this.topics.orders, i + 1));
+    return Array.from({ length: this.topicConfig.MAX_RETRIES }, (_, i) => retryTopicName(this.topics.orders, i + 1));
+  }
+
+  /** Partitions of the lab's orders (and DLQ) topic. */
+  get partitions(): number {
+    return this.topicConfig.ORDERS_PARTITIONS;
   }
 
   private get connection(): Record<string, string> {
@@ -230,7 +247,7 @@ export class BenchLab {
 
   /** Creates the lab's topics and registers the schema (topic-init, as the services expect them). */
   async start(): Promise<{ schemaId: number }> {
-    const { schemaId } = await runTopicInit(loadConfig(serviceSpecs['topic-init'], { ...this.connection, ...this.serviceEnv }), logger);
+    const { schemaId } = await runTopicInit(this.topicConfig, logger);
     const kafka = createKafka({ brokers: this.env.brokers, clientId: `bench-${this.prefix}`, logger });
     this.admin = kafka.admin();
     await this.admin.connect();
@@ -295,7 +312,6 @@ export class BenchLab {
     const usage = child.usage();
     return {
       sent: Number(done.sent),
-      seconds: Number(done.seconds),
       ratePerSecond: Number(done.sent) / Number(done.seconds),
       cpuMs: usage ? usage.cpuUserMs + usage.cpuSystemMs : Number.NaN,
       command: child.command,
@@ -345,6 +361,33 @@ export class BenchLab {
     });
     const cpuMs = await child.cpuMs();
     return { joinedAt, ordersDoneAt, allDoneAt, cpuMs, child };
+  }
+
+  /**
+   * Runs the real consumer over the lab's orders topic in a fresh group
+   * (see drain) and checks it counted every order and dead-lettered none.
+   */
+  async runPipeline(
+    records: number,
+    options: { label: string; env?: Record<string, string>; kafkajsDir?: string; idleMs?: number; timeoutMs?: number },
+  ): Promise<PipelineRun> {
+    const group = `${this.group}-${options.label}`;
+    const drained = await this.drain({ ...options, group, timeoutMs: options.timeoutMs ?? 30 * 60_000 });
+    let idleCpuMs: number | undefined;
+    if (options.idleMs !== undefined) {
+      // A measurement, not a wait: the CPU an idle, caught-up consumer uses over idleMs.
+      const before = await drained.child.cpuMs();
+      await sleep(options.idleMs);
+      idleCpuMs = (await drained.child.cpuMs()) - before;
+    }
+    await drained.child.stop();
+    const counted = (await this.aggregate(group, records)).count;
+    const deadLetters = await this.recordCount(this.topics.dlq);
+    if (counted !== records || deadLetters !== 0) {
+      throw new Error(`the consumer counted ${counted} of ${records} orders and dead-lettered ${deadLetters}; see ${drained.child.logFile}`);
+    }
+    const [profile] = await drained.child.profiles();
+    return { ...drained, rate: perSecond(records, drained.ordersDoneAt - drained.joinedAt), idleCpuMs, profile };
   }
 
   /** The aggregate of `group` once it counts `expectedCount` orders (or what it holds after `timeoutMs`). */

@@ -17,7 +17,6 @@ import { summarizeProfile } from './profile.ts';
 import { section, type Section } from './report.ts';
 
 export const LATENCY_TARGET_P99_MS = 50;
-const PARTITIONS = 3;
 /** The scheduler wakes this often and sends every order that has become due. */
 const TICK_MS = 2;
 
@@ -63,7 +62,7 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
     result.commands.push(consumer.command);
     await consumer.waitForLog(/joined the consumer group/, 60_000);
 
-    const seen: StatsSeen[][] = Array.from({ length: PARTITIONS }, () => []);
+    const seen: StatsSeen[][] = Array.from({ length: lab.partitions }, () => []);
     await reader.connect();
     await reader.subscribe({ topic: lab.topics.stats, fromBeginning: true });
     const readerJoined = new Promise<void>((resolve) => reader.on(reader.events.GROUP_JOIN, () => resolve()));
@@ -99,7 +98,7 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
         const messages: Message[] = [];
         for (let index = orders.length; index < due; index += 1) {
           const order = factory.order();
-          const sent: SentOrder = { dueAt: started + (index * 1000) / options.ratePerSecond, partition: index % PARTITIONS, offset: -1, ackedAt: -1 };
+          const sent: SentOrder = { dueAt: started + (index * 1000) / options.ratePerSecond, partition: index % lab.partitions, offset: -1, ackedAt: -1 };
           maxLagMs = Math.max(maxLagMs, now - sent.dueAt);
           orders.push(sent);
           batch.push(sent);
@@ -126,7 +125,7 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
     const producedSeconds = (performance.now() - started) / 1000;
 
     // Wait for the aggregate to cover the last order of every partition.
-    const lastOffsets = Array.from({ length: PARTITIONS }, (_, p) => Math.max(-1, ...orders.filter((o) => o.partition === p).map((o) => o.offset)));
+    const lastOffsets = Array.from({ length: lab.partitions }, (_, p) => Math.max(-1, ...orders.filter((o) => o.partition === p).map((o) => o.offset)));
     const deadline = Date.now() + 60_000;
     while (lastOffsets.some((last, p) => (seen[p]!.at(-1)?.nextOffset ?? 0) <= last) && Date.now() < deadline) await sleep(20);
 

@@ -10,7 +10,6 @@ import { summarizeProfile } from './profile.ts';
 import { section, type Section } from './report.ts';
 
 export const PRODUCER_TARGET = 0.5;
-const PARTITIONS = 3;
 const SEED = 42;
 
 export interface ProducerOptions {
@@ -89,7 +88,7 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
     const size = await orderRecordSize(env.registryUrl, schemaId);
     const recordSize = Math.round(size.valueBytes);
     const perfTopic = `${lab.prefix}-perf`;
-    await lab.createTopic(perfTopic, PARTITIONS);
+    await lab.createTopic(perfTopic, lab.partitions);
 
     const ours: { rate: number; cpuMs: number }[] = [];
     const java: JavaProducerFigures[] = [];

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stackDown, stackUp } from '../lib/local-stack.ts';
+import { JARS_DIR, stackDown, stackUp } from '../lib/local-stack.ts';
 import { benchConsumer } from './consumer.ts';
 import { benchDlqService } from './dlq-service.ts';
 import { benchKafkajsVersions } from './kafkajs-versions.ts';
@@ -143,8 +143,7 @@ const selected = (id: BenchmarkId) => only.includes(id);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     say(`${signal}: stopping the services this run started`);
-    stopAllChildren();
-    setTimeout(() => process.exit(130), 2000).unref();
+    void stopAllChildren(10_000).then(() => process.exit(130));
   });
 }
 
@@ -179,9 +178,9 @@ if (!smoke && !flags['no-wait']) {
   say(quiet.quiet ? `machine is quiet (load ${formatLoad(quiet.load)})` : `machine never became quiet (load ${formatLoad(quiet.load)}); measuring anyway`);
 }
 
-const env: BenchEnvironment = { brokers: brokers.split(','), registryUrl, smoke, workDir, profile: flags.profile, say };
+const env: BenchEnvironment = { brokers: brokers.split(','), registryUrl, workDir, profile: flags.profile, say };
 const loadAtStart = loadAverages();
-const machine = await machineFacts({ kafkaJarsDir: join(REPO_ROOT, '.cache/stack/jars'), registryUrl });
+const machine = await machineFacts({ kafkaJarsDir: JARS_DIR, registryUrl });
 const sections: Section[] = [];
 const failures: RunInfo['failures'] = [];
 const command = `scripts/bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();

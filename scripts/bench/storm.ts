@@ -42,15 +42,8 @@ async function runScenario(env: BenchEnvironment, options: StormOptions, mode: S
     const healthy = records - transient;
     await lab.produce({ count: healthy, transient, 'fail-times': 1, seed: 5 }, { label: 'fill' });
     env.say(`storm: ${mode}, ${storm ? `${formatCount(transient)} of ${formatCount(records)} orders failing once` : 'clean'}`);
-    const drained = await lab.drain({ group: lab.group, label: 'consumer', timeoutMs: 60 * 60_000 });
-    await drained.child.stop();
-    const [profileFile] = await drained.child.profiles();
-    const profile = env.profile && profileFile ? await summarizeProfile(profileFile, `the consumer, ${mode} mode, ${storm ? 'storm' : 'clean'} run`) : undefined;
-    const counted = (await lab.aggregate(lab.group, records)).count;
-    const deadLetters = await lab.recordCount(lab.topics.dlq);
-    if (counted !== records || deadLetters !== 0) {
-      throw new Error(`${mode}: counted ${counted} of ${records} orders, ${deadLetters} dead letters; see ${drained.child.logFile}`);
-    }
+    const drained = await lab.runPipeline(records, { label: 'consumer', timeoutMs: 60 * 60_000 });
+    const profile = env.profile && drained.profile ? await summarizeProfile(drained.profile, `the consumer, ${mode} mode, ${storm ? 'storm' : 'clean'} run`) : undefined;
     const run = {
       mode,
       storm,

@@ -31,7 +31,7 @@ const REGISTRY_MIN_JAVA = 21;
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STACK_DIR = join(REPO_ROOT, '.cache', 'stack');
-const JARS_DIR = join(STACK_DIR, 'jars');
+export const JARS_DIR = join(STACK_DIR, 'jars');
 const APICURIO_DIR = join(STACK_DIR, 'apicurio');
 const JDK_DIR = join(STACK_DIR, 'jdk');
 const POM_FILE = join(STACK_DIR, 'pom.xml');
