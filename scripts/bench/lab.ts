@@ -19,6 +19,7 @@ import { StatsReader } from '../../services/lib/stats-reader.ts';
 import { retryTopicName } from '../../services/lib/topics.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
 import { caughtUp } from '../lib/group-progress.ts';
+import { labTopicEnv, labTopics, type LabTopics } from '../lib/lab-topics.ts';
 import { KAFKA_CLASSPATH } from '../lib/local-stack.ts';
 import { perSecond } from './measure.ts';
 
@@ -192,9 +193,10 @@ export interface DrainResult {
 }
 
 export class BenchLab {
+  private readonly names: LabTopics;
   readonly prefix: string;
   readonly group: string;
-  readonly topics: { orders: string; dlq: string; stats: string; replays: string };
+  readonly topics: LabTopics['topics'];
   /** Extra topics a benchmark created itself (deleted with the rest). */
   private readonly extraTopics: string[] = [];
   private readonly children: ServiceChild[] = [];
@@ -209,27 +211,14 @@ export class BenchLab {
     /** Service variables every child of this lab gets (RETRY_MODE, MAX_RETRIES, ...). */
     readonly settings: Record<string, string> = {},
   ) {
-    this.prefix = uniqueName(name);
-    this.group = `${this.prefix}-group`;
-    this.topics = {
-      orders: `${this.prefix}-orders`,
-      dlq: `${this.prefix}-orders-dlq`,
-      stats: `${this.prefix}-order-stats`,
-      replays: `${this.prefix}-replays`,
-    };
+    this.names = labTopics(uniqueName(name));
+    ({ prefix: this.prefix, group: this.group, topics: this.topics } = this.names);
     this.topicConfig = loadConfig(serviceSpecs['topic-init'], { ...this.connection, ...this.serviceEnv });
   }
 
   /** The topics and group as service variables, plus the lab's settings. */
   get serviceEnv(): Record<string, string> {
-    return {
-      ORDERS_TOPIC: this.topics.orders,
-      DLQ_TOPIC: this.topics.dlq,
-      STATS_TOPIC: this.topics.stats,
-      REPLAYS_TOPIC: this.topics.replays,
-      CONSUMER_GROUP: this.group,
-      ...this.settings,
-    };
+    return { ...labTopicEnv(this.names), ...this.settings };
   }
 
   get retryTopics(): string[] {

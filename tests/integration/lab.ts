@@ -14,6 +14,7 @@ import { retryTopicName } from '../../services/lib/topics.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
 import { caughtUp } from '../../scripts/lib/group-progress.ts';
+import { labTopicEnv, labTopics } from '../../scripts/lib/lab-topics.ts';
 import { infrastructure, uniqueName, type Infrastructure } from './harness.ts';
 
 const logger = createLogger('test', 'warn');
@@ -67,14 +68,10 @@ export interface DeadLetter {
 }
 
 export class Lab {
-  readonly prefix = uniqueName('lab');
-  readonly group = `${this.prefix}-group`;
-  readonly topics = {
-    orders: `${this.prefix}-orders`,
-    dlq: `${this.prefix}-orders-dlq`,
-    stats: `${this.prefix}-order-stats`,
-    replays: `${this.prefix}-replays`,
-  };
+  private readonly names = labTopics(uniqueName('lab'));
+  readonly prefix = this.names.prefix;
+  readonly group = this.names.group;
+  readonly topics = this.names.topics;
   private kafka!: Kafka;
   admin!: Admin;
   infra!: Infrastructure;
@@ -87,11 +84,7 @@ export class Lab {
     return {
       KAFKA_BROKERS: this.infra.brokers.join(','),
       SCHEMA_REGISTRY_URL: this.infra.registryUrl,
-      ORDERS_TOPIC: this.topics.orders,
-      DLQ_TOPIC: this.topics.dlq,
-      STATS_TOPIC: this.topics.stats,
-      REPLAYS_TOPIC: this.topics.replays,
-      CONSUMER_GROUP: this.group,
+      ...labTopicEnv(this.names),
       HTTP_PORT: '0',
       ...this.settings,
     };
