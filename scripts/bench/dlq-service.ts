@@ -10,6 +10,7 @@ import { TransientError, UndecodableError, ValidationError } from '../../service
 import { createKafka } from '../../services/lib/kafka.ts';
 import { Serde } from '../../services/lib/serde.ts';
 import { OrderFactory } from '../../services/producer/orders.ts';
+import { PRODUCER_SETTINGS } from '../../services/producer/producer.ts';
 import { freePort } from '../lib/free-port.ts';
 import { answersOk } from '../lib/http-probe.ts';
 import { BenchLab, logger, type BenchEnvironment } from './lab.ts';
@@ -35,7 +36,7 @@ export interface DlqOptions {
  */
 async function fillDlq(lab: BenchLab, env: BenchEnvironment, schemaId: number, records: number): Promise<void> {
   const kafka = createKafka({ brokers: env.brokers, clientId: 'bench-dlq-fill', logger });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  const producer = kafka.producer(PRODUCER_SETTINGS);
   const serde = new Serde(env.registryUrl);
   const factory = new OrderFactory(13);
   const firstFailure = Date.now() - 2 * 3600_000;

@@ -16,10 +16,9 @@ import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { Serde } from '../../services/lib/serde.ts';
 import { valueSubject } from '../../services/lib/topics.ts';
+import { FETCH_SETTINGS } from '../../services/consumer/consumer.ts';
 import { OrderFactory } from '../../services/producer/orders.ts';
-
-/** As services/producer/main.ts sends them. */
-const SEND_BATCH = 500;
+import { PRODUCER_SETTINGS, SEND_BATCH } from '../../services/producer/producer.ts';
 
 const { values } = parseArgs({
   options: {
@@ -49,8 +48,7 @@ if (mode === 'produce') {
     const order = factory.order();
     messages.push({ key: order.orderId, value: await serde.encode(schemaId, order) });
   }
-  // The producer service's settings (services/producer/main.ts).
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  const producer = kafka.producer(PRODUCER_SETTINGS);
   await producer.connect();
   const started = performance.now();
   for (let i = 0; i < records; i += SEND_BATCH) {
@@ -61,8 +59,7 @@ if (mode === 'produce') {
   process.stdout.write(`${JSON.stringify({ msg: 'floor', mode, records, ms })}\n`);
 } else {
   if (!values.group) throw new Error('--group is required with --mode consume');
-  // The consumer service's fetch settings (services/consumer/consumer.ts).
-  const consumer = kafka.consumer({ groupId: values.group, maxWaitTimeInMs: 250 });
+  const consumer = kafka.consumer({ groupId: values.group, maxWaitTimeInMs: FETCH_SETTINGS.maxWaitTimeInMs });
   let joinedAt = 0;
   let seen = 0;
   let finish: (at: number) => void = () => undefined;
@@ -71,7 +68,7 @@ if (mode === 'produce') {
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
-    partitionsConsumedConcurrently: 8,
+    partitionsConsumedConcurrently: FETCH_SETTINGS.partitionsConsumedConcurrently,
     eachBatch: async ({ batch }) => {
       seen += batch.messages.length;
       if (seen >= records) finish(performance.now());

@@ -11,6 +11,7 @@ import { createKafka } from '../../services/lib/kafka.ts';
 import type { PartitionStats } from '../../services/lib/order-stats.ts';
 import { Serde } from '../../services/lib/serde.ts';
 import { OrderFactory } from '../../services/producer/orders.ts';
+import { PRODUCER_SETTINGS } from '../../services/producer/producer.ts';
 import { BenchLab, logger, type BenchEnvironment } from './lab.ts';
 import { formatCount, formatNumber, summarize, type Summary } from './measure.ts';
 import { summarizeProfile } from './profile.ts';
@@ -42,19 +43,20 @@ interface StatsSeen {
 }
 
 export async function benchLatency(env: BenchEnvironment, options: LatencyOptions): Promise<Section> {
+  const lab = new BenchLab(env, 'latency');
   const result = section(
     'latency',
     `3. End-to-end latency at ${formatCount(options.ratePerSecond)} orders/s`,
     `Orders are produced at a fixed ${formatCount(options.ratePerSecond)}/s (open loop: a scheduler sends every ${TICK_MS} ms the orders that ` +
-      'have become due, whatever earlier sends are doing; idempotent, acks=all, Avro through the registry, orders spread evenly over 3 ' +
-      'partitions). The real consumer runs as its own process with default settings. A read_committed reader follows order-stats; an ' +
+      'have become due, whatever earlier sends are doing; idempotent, acks=all, Avro through the registry, orders spread evenly over ' +
+      `${lab.partitions} partitions).` +
+      ' The real consumer runs as its own process with default settings. A read_committed reader follows order-stats; an ' +
       "order's latency runs from the moment it was due until the reader receives the first order-stats record of its partition whose " +
       'nextOffset is past the order, i.e. until the aggregate that counts it is committed and visible. ' +
       `The first ${options.warmUpSeconds} s are a warm-up and not counted.`,
   );
-  const lab = new BenchLab(env, 'latency');
   const kafka = createKafka({ brokers: env.brokers, clientId: 'bench-latency', logger });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  const producer = kafka.producer(PRODUCER_SETTINGS);
   const reader = kafka.consumer({ groupId: `bench-latency-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
   try {
     const { schemaId } = await lab.start();

@@ -11,6 +11,9 @@ import { createConsumerMetrics } from './metrics.ts';
 import { OrderProcessor } from './processor.ts';
 import { RetryTopics } from './retry-topics.ts';
 
+/** How the consumer fetches: a long poll of at most 250 ms, up to 8 partitions' batches processed at once. */
+export const FETCH_SETTINGS = { maxWaitTimeInMs: 250, partitionsConsumedConcurrently: 8 } as const;
+
 export interface RunningConsumer {
   httpPort: number;
   stop(): Promise<void>;
@@ -56,7 +59,7 @@ export async function startConsumer(config: ServiceConfig<'consumer'>, logger: L
     // the session timeout is presumed dead and its partitions move.
     sessionTimeout: config.SESSION_TIMEOUT_MS,
     heartbeatInterval: Math.min(3000, Math.floor(config.SESSION_TIMEOUT_MS / 10)),
-    maxWaitTimeInMs: 250,
+    maxWaitTimeInMs: FETCH_SETTINGS.maxWaitTimeInMs,
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     member = true;
@@ -75,7 +78,7 @@ export async function startConsumer(config: ServiceConfig<'consumer'>, logger: L
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 8,
+    partitionsConsumedConcurrently: FETCH_SETTINGS.partitionsConsumedConcurrently,
     eachBatch: (payload) => processor.handleBatch(payload),
   });
 

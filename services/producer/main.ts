@@ -11,7 +11,7 @@ import { runService } from '../lib/service.ts';
 import { valueSubject } from '../lib/topics.ts';
 import { wait } from '../lib/retry.ts';
 import { OrderFactory } from './orders.ts';
-import { OrderSender } from './producer.ts';
+import { OrderSender, PRODUCER_SETTINGS, SEND_BATCH } from './producer.ts';
 
 const FLAGS = {
   broker: { variable: 'KAFKA_BROKERS' },
@@ -26,8 +26,6 @@ const FLAGS = {
   'fail-times': { variable: 'PRODUCER_FAIL_TIMES' },
   json: { variable: 'PRODUCER_JSON', boolean: true },
 };
-/** Records per send when there is no interval between them. */
-const BATCH = 500;
 const PROGRESS_EVERY_MS = 5000;
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -36,7 +34,7 @@ await runService('producer', async (logger) => {
   logger.level = config.LOG_LEVEL;
   const seed = config.PRODUCER_SEED ?? Math.floor(Math.random() * 2 ** 31);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order-producer', logger });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  const producer = kafka.producer(PRODUCER_SETTINGS);
   const serde = new Serde(config.SCHEMA_REGISTRY_URL);
   // Registering an already registered schema returns its id: the producer
   // works whether or not topic-init has run.
@@ -65,7 +63,7 @@ await runService('producer', async (logger) => {
 
   let next = 0;
   while (!stopping.signal.aborted && (endless || next < plan.length)) {
-    const size = intervalMs > 0 ? 1 : BATCH;
+    const size = intervalMs > 0 ? 1 : SEND_BATCH;
     const records = next < plan.length ? plan.slice(next, next + size) : Array.from({ length: size }, () => factory.valid());
     next += records.length;
     try {
