@@ -26,7 +26,26 @@ export const DLQ = {
   attempts: 'x-dlq-attempts',
   /** When the record was dead-lettered, ISO 8601. */
   failedAt: 'x-dlq-failed-at',
+  /**
+   * Set when the dead letter had to be cut to fit the DLQ topic's
+   * max.message.bytes: a comma-separated list of what was cut, in the order
+   * it was cut (`stacktrace`, `message`, `headers`, `value`, `key`). A dead
+   * letter whose value, key or original headers were cut cannot be replayed
+   * exactly; the DLQ service refuses to replay it.
+   */
+  truncated: 'x-dlq-truncated',
+  /** With `value` cut: the original value's size in bytes and SHA-256 (hex); the value holds its first bytes. */
+  originalValueBytes: 'x-dlq-original-value-bytes',
+  originalValueSha256: 'x-dlq-original-value-sha256',
+  /** With `key` cut: the same for the key. */
+  originalKeyBytes: 'x-dlq-original-key-bytes',
+  originalKeySha256: 'x-dlq-original-key-sha256',
 } as const;
+
+/** What fitting a dead letter may cut, in the order it is cut. */
+export type TruncatedPart = 'stacktrace' | 'message' | 'headers' | 'value' | 'key';
+/** Cuts after which the record is no longer the original: it cannot be replayed exactly. */
+export const LOSSY_CUTS: readonly TruncatedPart[] = ['headers', 'value', 'key'];
 
 /** Set by a replay; kept across failures so the replay count guards loops. */
 export const REPLAY = {
@@ -120,7 +139,15 @@ export interface DeadLetterHeaders {
   replayCount: number;
   replayFrom?: string;
   replayAt?: string;
+  /** What was cut to make the dead letter fit the DLQ topic (empty when nothing was). */
+  truncated: TruncatedPart[];
+  /** Present when the value was cut: the original's size and SHA-256. */
+  originalValue?: { bytes: number; sha256: string };
+  /** Present when the key was cut. */
+  originalKey?: { bytes: number; sha256: string };
 }
+
+const TRUNCATED_PARTS: ReadonlySet<string> = new Set<TruncatedPart>(['stacktrace', 'message', 'headers', 'value', 'key']);
 
 export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetterHeaders {
   const text = (name: string) => headerText(headers, name);
@@ -145,7 +172,17 @@ export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetter
     replayCount: count(REPLAY.count) ?? 0,
     replayFrom: text(REPLAY.from),
     replayAt: text(REPLAY.at),
+    truncated: (text(DLQ.truncated) ?? '')
+      .split(',')
+      .filter((part): part is TruncatedPart => TRUNCATED_PARTS.has(part)),
+    originalValue: digestOf(text(DLQ.originalValueBytes), text(DLQ.originalValueSha256)),
+    originalKey: digestOf(text(DLQ.originalKeyBytes), text(DLQ.originalKeySha256)),
   };
+}
+
+function digestOf(bytes: string | undefined, sha256: string | undefined): { bytes: number; sha256: string } | undefined {
+  if (bytes === undefined || sha256 === undefined || !/^\d{1,15}$/.test(bytes) || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+  return { bytes: Number(bytes), sha256 };
 }
 
 /**
