@@ -1,6 +1,7 @@
 // topic-init: waits for the broker and registry (with a deadline), creates the
-// topics that are missing and registers the order schema. Running it again
-// changes nothing.
+// topics that are missing, grows retry topics and the DLQ to the partitions of
+// the orders topic, and registers the order schema. Running it again changes
+// nothing.
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import type { ServiceConfig } from '../lib/config.ts';
@@ -24,12 +25,9 @@ export async function runTopicInit(config: ServiceConfig<'topic-init'>, logger: 
   const admin = await connectAdmin(kafka, config.KAFKA_BROKERS, config.INIT_TIMEOUT_MS);
   let topics: EnsureResult;
   try {
-    topics = await ensureTopics(admin, topicPlan(config));
+    topics = await ensureTopics(admin, topicPlan(config), logger);
   } finally {
     await admin.disconnect();
-  }
-  for (const { topic, expected, actual } of topics.mismatched) {
-    logger.warn({ topic, expected, actual }, 'existing topic has a different partition count; left unchanged');
   }
 
   const schemaText = await readSchemaFile(resolve(projectRoot, config.SCHEMA_FILE));

@@ -28,6 +28,11 @@ function runTopicInit(env: Record<string, string>): Promise<Run> {
   });
 }
 
+/** The final log line: what was created, found and grown. */
+function summaryOf(run: Run) {
+  return JSON.parse(run.output.trim().split('\n').at(-1)!);
+}
+
 describe('topic-init', () => {
   let infra: Infrastructure;
   let admin: Admin;
@@ -98,11 +103,60 @@ describe('topic-init', () => {
   it('a second run changes nothing and exits 0', async () => {
     const run = await runTopicInit(env);
     assert.equal(run.code, 0, run.output);
-    const summary = JSON.parse(run.output.trim().split('\n').at(-1)!);
+    const summary = summaryOf(run);
     assert.deepEqual(summary.created, []);
     assert.deepEqual([...summary.existing].sort(), topicsOf().sort());
     const versions = await (await fetch(`${infra.registryUrl}/subjects/${prefix}-orders-value/versions`)).json();
     assert.deepEqual(versions, [1]);
+  });
+
+  /** Topics of their own, so that what a test pre-creates meets no other test's topics. */
+  function ownTopics(name: string) {
+    const own = uniqueName(name);
+    const topics = {
+      ORDERS_TOPIC: `${own}-orders`,
+      DLQ_TOPIC: `${own}-orders-dlq`,
+      STATS_TOPIC: `${own}-order-stats`,
+      REPLAYS_TOPIC: `${own}-replays`,
+    };
+    return { ...topics, env: { ...env, ...topics } };
+  }
+
+  const precreate = (partitions: Record<string, number>) =>
+    admin.createTopics({
+      waitForLeaders: true,
+      topics: Object.entries(partitions).map(([topic, numPartitions]) => ({ topic, numPartitions })),
+    });
+
+  it('grows the DLQ and retry topics to the partitions orders already has; a second run grows nothing', async () => {
+    const { ORDERS_TOPIC: orders, DLQ_TOPIC: dlq, env: ownEnv } = ownTopics('init-grow');
+    const followers = [dlq, `${orders}-retry-1`, `${orders}-retry-2`];
+    // retry-2 is left for topic-init to create: with the 6 partitions of orders, not ORDERS_PARTITIONS (3).
+    await precreate({ [orders]: 6, [dlq]: 2, [`${orders}-retry-1`]: 2 });
+
+    const run = await runTopicInit(ownEnv);
+    assert.equal(run.code, 0, run.output);
+    const { topics } = await admin.fetchTopicMetadata({ topics: [orders, ...followers] });
+    assert.deepEqual(
+      Object.fromEntries(topics.map((t) => [t.name, t.partitions.length])),
+      Object.fromEntries([orders, ...followers].map((topic) => [topic, 6])),
+    );
+    assert.deepEqual(summaryOf(run).grown, [
+      { topic: dlq, from: 2, to: 6 },
+      { topic: `${orders}-retry-1`, from: 2, to: 6 },
+    ]);
+
+    const again = await runTopicInit(ownEnv);
+    assert.equal(again.code, 0, again.output);
+    assert.deepEqual(summaryOf(again).grown, []);
+  });
+
+  it('a stats topic with more than one partition exits non-zero naming it and its count', async () => {
+    const { STATS_TOPIC: stats, env: ownEnv } = ownTopics('init-stats');
+    await precreate({ [stats]: 3 });
+    const run = await runTopicInit(ownEnv);
+    assert.notEqual(run.code, 0, run.output);
+    assert.match(run.output, new RegExp(`${stats} has 3 partitions`));
   });
 
   it('an unreachable broker exits non-zero naming Kafka and where it was looked for', async () => {
