@@ -36,6 +36,9 @@ export function summaryView(entry: DlqEntry, state: ReplayState | undefined) {
     replays: state?.count ?? 0,
     lastReplayAt: state?.history.at(-1)?.at ?? null,
     undecodable: entry.undecodable,
+    truncated: entry.truncated,
+    originalValue: entry.originalValue,
+    originalKey: entry.originalKey,
   };
 }
 

@@ -100,6 +100,11 @@ export interface SyntheticDeadLetter {
   headers?: IHeaders;
   /** Omit to write a record without any dead-letter context. */
   context?: Partial<DeadLetterContext> & Pick<DeadLetterContext, 'failureClass' | 'error'>;
+  /**
+   * x-dlq-truncated and the original's size and hash, as the consumer adds them to a dead letter it cut to fit
+   * the DLQ topic (written after the context: deadLetterHeaders drops x-dlq-* headers it is given).
+   */
+  truncation?: IHeaders;
 }
 
 /** Writes dead letters as the consumer does (in a transaction, headers from lib/dlq.ts); returns their ids in order. */
@@ -116,8 +121,8 @@ export async function writeDeadLetters(lab: Lab, records: SyntheticDeadLetter[])
         partition: record.partition,
         key: record.key,
         value: record.raw ?? (await serde.encode(schemaId, record.order)),
-        headers:
-          record.context === undefined
+        headers: {
+          ...(record.context === undefined
             ? record.headers
             : deadLetterHeaders(record.headers, {
                 topic: lab.topics.orders,
@@ -128,7 +133,9 @@ export async function writeDeadLetters(lab: Lab, records: SyntheticDeadLetter[])
                 attempts: 1,
                 failedAt: new Date(),
                 ...record.context,
-              }),
+              })),
+          ...record.truncation,
+        },
       })),
     );
     const transaction = await producer.transaction();

@@ -2,13 +2,16 @@
 // playwright-core): it shows a dead letter the test produced through the real
 // pipeline, with the counts and the running average, filters it, and
 // replaying it from the page (with the token typed into the dialog) works:
-// the consumer processes the order and the page shows it.
+// the consumer processes the order and the page shows it. A dead letter cut
+// to fit the DLQ topic is marked, and its replay button disabled saying why.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { DLQ } from '../../services/lib/dlq.ts';
+import { ValidationError } from '../../services/lib/errors.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
-import { DlqService, TOKEN } from './dlq-service-app.ts';
+import { DlqService, TOKEN, writeDeadLetters } from './dlq-service-app.ts';
 import { Lab, waitUntil } from './lab.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -90,5 +93,43 @@ describe('DLQ dashboard in Chromium', () => {
     await row().getByRole('button', { name: 'Replay again' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('#dlq-replayed').innerText(), '1');
     await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-replayed.png`, fullPage: true });
+  });
+
+  it('marks dead letters cut to fit the DLQ topic, and disables replay of one no longer the original', async () => {
+    const sha256 = 'abcd1234'.repeat(8);
+    const error = new ValidationError('product is longer than 200 characters');
+    await writeDeadLetters(lab, [
+      {
+        partition: 0,
+        key: 'o-cut-value',
+        raw: Buffer.alloc(64),
+        context: { failureClass: 'permanent', error },
+        truncation: {
+          [DLQ.truncated]: 'stacktrace,value',
+          [DLQ.originalValueBytes]: '1048000',
+          [DLQ.originalValueSha256]: sha256,
+        },
+      },
+      {
+        partition: 1,
+        key: 'o-cut-stack',
+        order: { orderId: 'o-cut-stack', product: 'mouse', price: -1 },
+        context: { failureClass: 'permanent', error },
+        truncation: { [DLQ.truncated]: 'stacktrace' },
+      },
+    ]);
+    const cutValue = page.locator('#rows tr', { hasText: 'o-cut-value' });
+    await cutValue.waitFor({ timeout: 15_000 });
+    const mark = await cutValue.locator('.truncated').innerText();
+    assert.equal(mark, 'truncated: stacktrace, value (1,048,000 bytes, sha256 abcd1234…)');
+    const button = cutValue.getByRole('button', { name: 'Replay' });
+    assert.equal(await button.isDisabled(), true);
+    const title = await button.getAttribute('title');
+    assert.match(title ?? '', new RegExp(`^Not replayable: .*value \\(1,048,000 bytes, sha256 ${sha256}\\)`));
+
+    const cutStack = page.locator('#rows tr', { hasText: 'o-cut-stack' });
+    assert.equal(await cutStack.locator('.truncated').innerText(), 'truncated: stacktrace');
+    assert.equal(await cutStack.getByRole('button', { name: 'Replay' }).isEnabled(), true);
+    await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-truncated.png`, fullPage: true });
   });
 });

@@ -4,7 +4,16 @@ import { describe, it } from 'node:test';
 import type { KafkaMessage } from 'kafkajs';
 import { Interner, headersOf, stackOf, toEntry } from '../../services/dlq-service/index/entry.ts';
 import { HISTORY_LIMIT, nextState } from '../../services/dlq-service/replay/replay-store.ts';
-import { deadLetterHeaders, deadLetterId, headerText, parseDeadLetterId, readDeadLetterHeaders, REPLAY, replayHeaders } from '../../services/lib/dlq.ts';
+import {
+  deadLetterHeaders,
+  deadLetterId,
+  DLQ,
+  headerText,
+  parseDeadLetterId,
+  readDeadLetterHeaders,
+  REPLAY,
+  replayHeaders,
+} from '../../services/lib/dlq.ts';
 import { ValidationError } from '../../services/lib/errors.ts';
 
 const error = new ValidationError('price -1 is not positive');
@@ -89,6 +98,27 @@ describe('DLQ index entries', () => {
     assert.equal(a.stackFrames, b.stackFrames);
     value[5] = 9;
     assert.equal(a.value?.[5], 2, 'a copy, not a view of the fetch buffer');
+  });
+
+  it('say what was cut to fit the DLQ topic, and the original sizes and hashes, outside the other headers', () => {
+    const cut = {
+      [DLQ.truncated]: 'stacktrace,value,key',
+      [DLQ.originalValueBytes]: '1048000',
+      [DLQ.originalValueSha256]: 'a'.repeat(64),
+      [DLQ.originalKeyBytes]: '70000',
+      [DLQ.originalKeySha256]: 'b'.repeat(64),
+    };
+    const cutAsRead = Object.fromEntries(Object.entries(cut).map(([name, text]) => [name, Buffer.from(text)]));
+    const withCut = { ...asRead, ...cutAsRead };
+    const entry = toEntry(2, message({ headers: withCut }), decoded, new Interner());
+    assert.deepEqual(entry.truncated, ['stacktrace', 'value', 'key']);
+    assert.deepEqual(entry.originalValue, { bytes: 1048000, sha256: 'a'.repeat(64) });
+    assert.deepEqual(entry.originalKey, { bytes: 70000, sha256: 'b'.repeat(64) });
+    assert.deepEqual(Object.keys(entry.otherHeaders ?? {}), ['traceparent']);
+    const asText = Object.fromEntries(Object.entries(withCut).map(([name, value]) => [name, value.toString()]));
+    assert.deepEqual(headersOf(entry), asText);
+    const whole = toEntry(2, message(), decoded, new Interner());
+    assert.deepEqual([whole.truncated, whole.originalValue, whole.originalKey], [[], null, null]);
   });
 
   it('fall back to the record timestamp without dead-letter headers', () => {

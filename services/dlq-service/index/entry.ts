@@ -5,9 +5,20 @@
 // (classes, products, reasons, stack frames) interned, so each distinct value
 // is held once however many records carry it.
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import { DLQ, DLT, deadLetterId, readDeadLetterHeaders, REPLAY } from '../../lib/dlq.ts';
+import {
+  DLQ,
+  DLT,
+  deadLetterId,
+  readDeadLetterHeaders,
+  REPLAY,
+  type DeadLetterHeaders,
+  type TruncatedPart,
+} from '../../lib/dlq.ts';
 import { reasonOf } from './reason.ts';
 import type { DecodeResult } from './value-decoder.ts';
+
+/** An original's size and SHA-256 (hex), kept when the consumer cut it to fit the DLQ topic. */
+export type OriginalDigest = Readonly<NonNullable<DeadLetterHeaders['originalValue']>>;
 
 export interface DlqEntry {
   readonly partition: number;
@@ -35,6 +46,12 @@ export interface DlqEntry {
   readonly priorReplays: number;
   readonly replayFrom: string | null;
   readonly replayAt: string | null;
+  /** x-dlq-truncated: what the consumer cut to make the dead letter fit the DLQ topic, in the order it cut. */
+  readonly truncated: readonly TruncatedPart[];
+  /** With `value` cut: the original value's size and SHA-256 (the value holds only its first bytes). */
+  readonly originalValue: OriginalDigest | null;
+  /** With `key` cut: the same for the key. */
+  readonly originalKey: OriginalDigest | null;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   /** Every header not read into the fields above (the original headers among them), bytes as they were. */
@@ -44,6 +61,9 @@ export interface DlqEntry {
   readonly order: Readonly<Record<string, unknown>> | null;
   readonly undecodable: { readonly reason: string; readonly message: string } | null;
 }
+
+/** Most dead letters were not cut: they all share this one empty list. */
+const NOTHING_CUT: readonly TruncatedPart[] = Object.freeze([]);
 
 /** The headers read into DlqEntry fields; the rest are kept in otherHeaders. */
 const CONTEXT_HEADERS: ReadonlySet<string> = new Set([...Object.values(DLT), ...Object.values(DLQ), ...Object.values(REPLAY)]);
@@ -103,6 +123,9 @@ export function toEntry(partition: number, message: KafkaMessage, decoded: Decod
     priorReplays: context.replayCount,
     replayFrom: context.replayFrom ?? null,
     replayAt: context.replayAt ?? null,
+    truncated: context.truncated.length === 0 ? NOTHING_CUT : context.truncated,
+    originalValue: context.originalValue ?? null,
+    originalKey: context.originalKey ?? null,
     key: copy(message.key),
     value: copy(message.value),
     otherHeaders: otherHeadersOf(message.headers),
@@ -135,6 +158,11 @@ export function headersOf(entry: DlqEntry): Record<string, string> {
     [REPLAY.count]: entry.priorReplays > 0 ? entry.priorReplays : null,
     [REPLAY.from]: entry.replayFrom,
     [REPLAY.at]: entry.replayAt,
+    [DLQ.truncated]: entry.truncated.length === 0 ? null : entry.truncated.join(','),
+    [DLQ.originalValueBytes]: entry.originalValue?.bytes ?? null,
+    [DLQ.originalValueSha256]: entry.originalValue?.sha256 ?? null,
+    [DLQ.originalKeyBytes]: entry.originalKey?.bytes ?? null,
+    [DLQ.originalKeySha256]: entry.originalKey?.sha256 ?? null,
   };
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(entry.otherHeaders ?? {})) headers[name] = value.toString();

@@ -6,6 +6,9 @@ const POLL_MS = 2000;
 const PAGE = 50;
 const TOKEN_KEY = 'dlq-api-token';
 
+/** lib/dlq.ts LOSSY_CUTS: after these cuts the record is not the original, and the service refuses to replay it. */
+const LOSSY_CUTS = ['headers', 'value', 'key'];
+
 const $ = (id) => document.getElementById(id);
 const money = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD' });
 const count = new Intl.NumberFormat();
@@ -35,6 +38,30 @@ function cell(row, text, className) {
   return td;
 }
 
+/** A cut part, with the original's size and hash where the record has them: "value (1,048,000 bytes, sha256 3f2a…)". */
+function cutPart(item, part, shortHash) {
+  const original = part === 'value' ? item.originalValue : part === 'key' ? item.originalKey : null;
+  if (!original) return part;
+  const hash = shortHash ? `${original.sha256.slice(0, 8)}…` : original.sha256;
+  return `${part} (${count.format(original.bytes)} bytes, sha256 ${hash})`;
+}
+
+function truncationMark(item) {
+  const mark = document.createElement('span');
+  mark.className = 'truncated';
+  mark.textContent = `truncated: ${item.truncated.map((part) => cutPart(item, part, true)).join(', ')}`;
+  mark.title = `cut to fit the DLQ topic: ${item.truncated.map((part) => cutPart(item, part, false)).join(', ')}`;
+  return mark;
+}
+
+/** Why the service would refuse to replay the record, or undefined when it would not for this reason. */
+function notReplayable(item) {
+  const lossy = item.truncated.filter((part) => LOSSY_CUTS.includes(part));
+  if (lossy.length === 0) return undefined;
+  const cuts = lossy.map((part) => cutPart(item, part, false)).join(', ');
+  return `Not replayable: cut to fit the DLQ topic, so it is no longer the original (truncated: ${cuts})`;
+}
+
 function renderRows(page) {
   const body = $('rows');
   body.replaceChildren();
@@ -51,7 +78,9 @@ function renderRows(page) {
     badge.className = `class ${item.failureClass ?? ''}`;
     badge.textContent = item.failureClass ?? 'unknown';
     row.insertCell().append(badge);
-    cell(row, item.message ?? item.reason, 'reason').title = item.exceptionClass ?? '';
+    const reason = cell(row, item.message ?? item.reason, 'reason');
+    reason.title = item.exceptionClass ?? '';
+    if (item.truncated.length > 0) reason.append(truncationMark(item));
     cell(row, item.product ?? '—');
     cell(row, item.price === null ? '—' : money.format(item.price), 'num');
     cell(row, item.orderId ?? item.key ?? '—', 'mono');
@@ -60,6 +89,11 @@ function renderRows(page) {
     button.type = 'button';
     button.textContent = item.replays > 0 ? 'Replay again' : 'Replay';
     button.addEventListener('click', () => openReplay(item));
+    const refusal = notReplayable(item);
+    if (refusal) {
+      button.disabled = true;
+      button.title = refusal;
+    }
     row.insertCell().append(button);
   }
   $('shown').textContent = `showing ${page.items.length} of ${count.format(page.total)}`;

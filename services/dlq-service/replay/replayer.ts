@@ -9,14 +9,17 @@
 // - a record already replayed is not replayed again unless `force` is set;
 // - the order's replay count (x-replay-count on the dead letter, plus this
 //   record's own replays) may not pass DLQ_MAX_REPLAYS, with or without
-//   `force`: an order that keeps failing must not circle forever.
+//   `force`: an order that keeps failing must not circle forever;
+// - a record the consumer cut to fit the DLQ topic (its headers, value or key)
+//   is never replayed: it is no longer the original, and replaying it would
+//   feed the consumer a different order (or bytes that do not decode).
 import { Partitioners, type Admin, type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
-import { replayHeaders } from '../../lib/dlq.ts';
+import { LOSSY_CUTS, replayHeaders, type TruncatedPart } from '../../lib/dlq.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { entryId, type DlqEntry } from '../index/entry.ts';
 import { nextState, type ReplayEvent, type ReplayState, type ReplayStore } from './replay-store.ts';
 
-export type Refusal = 'already-replayed' | 'max-replays' | 'no-origin';
+export type Refusal = 'truncated' | 'already-replayed' | 'max-replays' | 'no-origin';
 
 export interface Replayed {
   id: string;
@@ -58,6 +61,31 @@ interface Planned {
 const CHUNK = 500;
 const METADATA_TTL_MS = 60_000;
 const partitioner = Partitioners.DefaultPartitioner();
+const parts = new Intl.ListFormat('en');
+
+/**
+ * Why a cut record is not replayed, with what an operator needs to find the
+ * original elsewhere (a topic that still retains it, an archive, the producer's
+ * logs): its size and SHA-256, and where the consumer read it.
+ */
+function truncatedMessage(entry: DlqEntry, lossy: readonly TruncatedPart[]): string {
+  const originals = (['value', 'key'] as const)
+    .filter((part) => lossy.includes(part))
+    .map((part) => {
+      const digest = part === 'value' ? entry.originalValue : entry.originalKey;
+      return digest === null
+        ? `the original ${part}'s size and sha256 are not known`
+        : `the original ${part} is ${digest.bytes} bytes, sha256 ${digest.sha256}`;
+    });
+  const where = `partition ${entry.originPartition ?? '?'} offset ${entry.originOffset ?? '?'}`;
+  const origin = entry.originTopic === null ? [] : [`it was read from ${entry.originTopic} ${where}`];
+  return [
+    `record ${entryId(entry)} is not replayed, even with force: the consumer cut its ${parts.format(lossy)} ` +
+      'to fit the DLQ topic, so it is no longer the original',
+    ...originals,
+    ...origin,
+  ].join('; ');
+}
 
 export class Replayer {
   private producer: Promise<Producer> | undefined;
@@ -70,6 +98,8 @@ export class Replayer {
   check(entry: DlqEntry, force: boolean): { ok: true; replayCount: number } | { ok: false; refusal: Refusal; message: string } {
     const id = entryId(entry);
     const state = this.options.store.get(entry.partition, entry.offset);
+    const lossy = entry.truncated.filter((part) => LOSSY_CUTS.includes(part));
+    if (lossy.length > 0) return { ok: false, refusal: 'truncated', message: truncatedMessage(entry, lossy) };
     if (entry.originTopic === null) {
       return { ok: false, refusal: 'no-origin', message: `record ${id} has no kafka_dlt-original-topic header, so there is nowhere to replay it to` };
     }

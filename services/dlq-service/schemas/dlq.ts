@@ -1,6 +1,6 @@
 // Request and response schemas of the /dlq routes. They validate requests
 // (every bad parameter is a 400 that names it) and document the API.
-import { FAILURE_CLASSES } from '../../lib/dlq.ts';
+import { FAILURE_CLASSES, type TruncatedPart } from '../../lib/dlq.ts';
 import { bearerSecurity, errors } from './common.ts';
 
 export interface PageLimits {
@@ -25,10 +25,44 @@ const filterProperties = {
 
 const nullableString = { type: ['string', 'null'] } as const;
 
+/** Keyed by every part, so a part added to the header contract cannot be left out of the documented enum. */
+const CUT_PARTS: Record<TruncatedPart, true> = {
+  stacktrace: true,
+  message: true,
+  headers: true,
+  value: true,
+  key: true,
+};
+
+function originalDigest(part: 'value' | 'key') {
+  return {
+    type: ['object', 'null'],
+    description:
+      `with the ${part} cut: the original ${part}'s size and SHA-256, to find the original elsewhere ` +
+      `(x-dlq-original-${part}-bytes, x-dlq-original-${part}-sha256); null otherwise`,
+    required: ['bytes', 'sha256'],
+    properties: {
+      bytes: { type: 'integer', description: `the original ${part}'s size in bytes` },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: `SHA-256 of the original ${part}, hex` },
+    },
+  } as const;
+}
+
 export const summarySchema = {
   $id: 'DeadLetterSummary',
   type: 'object',
-  required: ['id', 'partition', 'offset', 'failedAt', 'failureClass', 'reason', 'replays'],
+  required: [
+    'id',
+    'partition',
+    'offset',
+    'failedAt',
+    'failureClass',
+    'reason',
+    'replays',
+    'truncated',
+    'originalValue',
+    'originalKey',
+  ],
   properties: {
     id: { type: 'string', description: ID_DESCRIPTION },
     partition: { type: 'integer', description: 'DLQ partition' },
@@ -61,6 +95,15 @@ export const summarySchema = {
       description: 'why the value did not decode (then the order fields are null)',
       properties: { reason: { type: 'string' }, message: { type: 'string' } },
     },
+    truncated: {
+      type: 'array',
+      items: { type: 'string', enum: Object.keys(CUT_PARTS) },
+      description:
+        'x-dlq-truncated: what the consumer cut to make the dead letter fit the DLQ topic, in the order it cut; ' +
+        'empty when nothing was. With headers, value or key cut the record is not the original and is never replayed.',
+    },
+    originalValue: originalDigest('value'),
+    originalKey: originalDigest('key'),
   },
 } as const;
 
@@ -189,7 +232,9 @@ export const replayOneSchema = {
   description:
     'Publishes the original key, value and headers to the original topic (original partition when it exists) with x-replay-count, x-replay-from and x-replay-at, ' +
     'and records the replay, in one transaction. A record already replayed answers 409 (code ALREADY_REPLAYED) and nothing is done, unless force is true. ' +
-    'Past DLQ_MAX_REPLAYS replays of the order it answers 409 (code MAX_REPLAYS), force or not. Needs Authorization: Bearer <DLQ_API_TOKEN>.',
+    'Past DLQ_MAX_REPLAYS replays of the order it answers 409 (code MAX_REPLAYS), force or not. ' +
+    'A record whose headers, value or key were cut to fit the DLQ topic answers 409 (code TRUNCATED), force or not; ' +
+    "the message gives the original's size, SHA-256 and origin. Needs Authorization: Bearer <DLQ_API_TOKEN>.",
   tags: ['replay'],
   security: bearerSecurity,
   params: idParams,
@@ -202,6 +247,7 @@ export function replayBulkSchema(limits: PageLimits) {
     summary: 'Replay the dead letters matching the filters (oldest first), or preview it with dryRun',
     description:
       'Same filters as GET /dlq. Records already replayed are skipped unless force is true; records past DLQ_MAX_REPLAYS are always skipped. ' +
+      'So are records whose headers, value or key were cut to fit the DLQ topic (code truncated). ' +
       'dryRun answers what would be replayed and a histogram of their reasons, and changes nothing. Needs Authorization: Bearer <DLQ_API_TOKEN>.',
     tags: ['replay'],
     security: bearerSecurity,
@@ -226,7 +272,14 @@ export function replayBulkSchema(limits: PageLimits) {
           ids: { type: 'array', items: { type: 'string' }, description: 'ids replayed (dry run: that would be)' },
           skipped: {
             type: 'array',
-            items: { type: 'object', properties: { id: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } },
+            items: {
+              type: 'object',
+              properties: {
+                id: { type: 'string' },
+                code: { type: 'string', description: 'already-replayed | max-replays | no-origin | truncated' },
+                message: { type: 'string', description: 'why it was skipped' },
+              },
+            },
           },
           failed: { type: 'array', items: { type: 'string' }, description: 'ids not replayed because Kafka refused their transaction; retry them' },
           reasons: {
