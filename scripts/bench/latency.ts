@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message } from 'kafkajs';
 import { createKafka } from '../../services/lib/kafka.ts';
-import type { PartitionStats } from '../../services/lib/order-stats.ts';
+import { parseStatsRecord } from '../../services/lib/order-stats.ts';
 import { Serde } from '../../services/lib/serde.ts';
 import { OrderFactory } from '../../services/producer/orders.ts';
 import { PRODUCER_SETTINGS } from '../../services/producer/producer.ts';
@@ -74,8 +74,8 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
         const seenAt = performance.now();
         for (const message of batch.messages) {
           if (message.value === null) continue;
-          const stats = JSON.parse(message.value.toString()) as PartitionStats;
-          if (stats.topic !== lab.topics.orders || stats.group !== lab.group) continue;
+          const stats = parseStatsRecord(message.value);
+          if (stats?.kind !== 'totals' || stats.topic !== lab.topics.orders || stats.group !== lab.group) continue;
           seen[stats.partition]!.push({ nextOffset: Number(stats.nextOffset), seenAt, computedAt: Date.parse(stats.updatedAt) });
         }
       },

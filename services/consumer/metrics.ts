@@ -1,9 +1,17 @@
 // Prometheus metrics of the consumer, on its own registry.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { StatsView } from '../lib/order-stats.ts';
+import type { Tally } from '../lib/order-stats.ts';
 
-export function createConsumerMetrics(currentStats: () => StatsView) {
+export function createConsumerMetrics(currentTotals: () => Tally & { average: number | null }) {
   const registry = new Registry();
+  const lag = new Gauge({
+    name: 'consumer_lag_records',
+    help: 'Records behind the end of the partition after the last batch, for the partitions this member holds',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+  });
+  /** Partitions with a lag gauge: partitions that moved to another member lose theirs. */
+  const lagged = new Map<string, { topic: string; partition: string }>();
   return {
     registry,
     processed: new Counter({ name: 'orders_processed_total', help: 'Orders processed and counted in the aggregate', registers: [registry] }),
@@ -25,9 +33,22 @@ export function createConsumerMetrics(currentStats: () => StatsView) {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
       registers: [registry],
     }),
-    lag: new Gauge({
-      name: 'consumer_lag_records',
-      help: 'Records behind the end of the partition after the last batch',
+    setLag(topic: string, partition: number, records: number): void {
+      const labels = { topic, partition: String(partition) };
+      lagged.set(`${topic}/${partition}`, labels);
+      lag.set(labels, records);
+    },
+    /** Drops the lag of every partition not in this member's new assignment (`{ topic: [partitions] }`). */
+    keepLagOf(assignment: Record<string, number[]>): void {
+      for (const [key, labels] of lagged) {
+        if (assignment[labels.topic]?.includes(Number(labels.partition))) continue;
+        lag.remove(labels);
+        lagged.delete(key);
+      }
+    },
+    offsetResets: new Counter({
+      name: 'consumer_offset_resets_total',
+      help: "Partitions whose committed offset was moved outside the consumer (handled as STATS_ON_OFFSET_RESET says)",
       labelNames: ['topic', 'partition'],
       registers: [registry],
     }),
@@ -36,7 +57,7 @@ export function createConsumerMetrics(currentStats: () => StatsView) {
       help: 'Running average price over all processed orders of the group',
       registers: [registry],
       collect() {
-        this.set(currentStats().average ?? 0);
+        this.set(currentTotals().average ?? 0);
       },
     }),
   };

@@ -1,39 +1,47 @@
 // decode -> validate -> downstream -> aggregate, one batch (one partition) at
 // a time, with the failure routing the lab is about:
-// - permanent failures (undecodable, invalid) go to the DLQ at once;
+// - permanent failures (undecodable, invalid, a malformed retry envelope) go
+//   to the DLQ at once;
 // - transient failures are retried with exponential backoff, in place
 //   (blocking mode: the partition is paused until the retry is due, so its
 //   order holds while the consumer's other partitions keep flowing) or
 //   through retry topics (topics mode: the partition moves on), then DLQ;
 // - infrastructure failures (registry down, a commit that fails) are waited
 //   out with a capped backoff without spending the order's retry budget.
-// Outcomes become durable only through PartitionLane.commit (one transaction);
-// a record is resolved (its offset may move on) only after that.
+// Outcomes become durable only through a PendingCommit (one transaction); a
+// record is resolved (its offset may move on) and counted in the metrics
+// only after that.
 import type { EachBatchPayload, KafkaMessage, Message } from 'kafkajs';
-import { deadLetterHeaders, type FailureClass } from '../lib/dlq.ts';
+import { deadLetterHeaders, fitDeadLetter, type FailureClass } from '../lib/dlq.ts';
 import type { Logger } from '../lib/logger.ts';
-import { validateOrder, type Order } from '../lib/order.ts';
+import { validateOrder } from '../lib/order.ts';
+import { recordBytes } from '../lib/record-size.ts';
 import { backoffDelay, wait, type BackoffPolicy } from '../lib/retry.ts';
 import type { Serde } from '../lib/serde.ts';
 import { asError, deadLetterClass, failureKind } from './classify.ts';
+import type { Destinations } from './destinations.ts';
 import { callDownstream, type DownstreamOptions } from './downstream.ts';
-import { PartitionLane, type LaneDeps, type OutgoingRecords } from './lane.ts';
+import type { ConsumerHealth } from './health.ts';
+import { GroupChanged, Heartbeats } from './heartbeats.ts';
+import { PartitionLane, type LaneDeps } from './lane.ts';
 import type { ConsumerMetrics } from './metrics.ts';
-import type { Origin, RetryTopics } from './retry-topics.ts';
+import { PendingCommit, type Committed, type Outcome } from './pending-commit.ts';
+import { MalformedEnvelopeError, type Envelope, type Origin, type RetryTopics } from './retry-topics.ts';
 
 export interface ProcessorOptions {
   lanes: LaneDeps;
   serde: Serde;
   logger: Logger;
   metrics: ConsumerMetrics;
+  health: ConsumerHealth;
   policy: BackoffPolicy;
   mode: 'blocking' | 'topics';
   retryTopics: RetryTopics;
+  destinations: Destinations;
   dlqTopic: string;
-  dlqPartitions: number;
   downstream: DownstreamOptions;
   commitMaxRecords: number;
-  /** Most bytes of dead letters and retry records one transaction writes. */
+  /** Most bytes one transaction writes (dead letters, retry records, order-stats records). */
   commitMaxBytes: number;
   infraRetryMaxMs: number;
   /** Aborted on shutdown: every wait is cut short and nothing unfinished is committed. */
@@ -43,19 +51,12 @@ export interface ProcessorOptions {
 /** The handler stopped early (shutdown); the unfinished record stays uncommitted. */
 class Interrupted extends Error {}
 
-/** A heartbeat failed: the group is rebalancing; kafkajs must see its error. */
-class GroupChanged extends Error {
-  constructor(readonly kafkaError: unknown) {
-    super('consumer group is rebalancing');
-  }
-}
-
 type Decision =
-  | { kind: 'processed'; order: Order }
-  | { kind: 'dead-letter'; message: Message; failureClass: FailureClass }
-  | { kind: 'retry'; topic: string; message: Message }
+  | Outcome
   /** Blocking mode: try this record again at `dueAt`; nothing after it before then. */
-  | { kind: 'deferred'; dueAt: number };
+  | { kind: 'deferred'; dueAt: number }
+  /** The registry (or another part of the platform) is down: not the order's fault. */
+  | { kind: 'infrastructure'; error: Error };
 
 /** A record waiting in place (blocking mode) for its next attempt. */
 interface Waiting {
@@ -83,36 +84,61 @@ export class OrderProcessor {
     await Promise.all(lanes.map(async (lane) => (await lane.catch(() => undefined))?.close()));
   }
 
+  /**
+   * Opens the lanes of newly assigned partitions of `topic` in the
+   * background, so a partition's state is restored (and an offset moved
+   * outside the consumer is found) when the partition is taken, not when its
+   * next record happens to arrive.
+   */
+  openLanes(topic: string, partitions: readonly number[]): void {
+    for (const partition of partitions) {
+      this.lane(topic, partition).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, topic, partition }, 'could not open the partition yet; its next batch tries again');
+      });
+    }
+  }
+
   async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    const { metrics, health, logger } = this.options;
+    const heartbeats = new Heartbeats(payload);
     let failures = 0;
     try {
       for (;;) {
         if (!payload.isRunning() || payload.isStale()) return;
         try {
           const lane = await this.lane(batch.topic, batch.partition);
-          await this.processBatch(lane, payload);
-          this.options.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+          heartbeats.check();
+          await this.processBatch(lane, payload, heartbeats);
+          health.progressed(batch.topic, batch.partition);
+          metrics.setLag(batch.topic, batch.partition, Number(batch.offsetLag()));
           return;
         } catch (error) {
           if (error instanceof Interrupted || error instanceof GroupChanged) throw error;
           // The lane's producer or state may be out of step with Kafka now:
           // reopen it (fence, restore) and redo the batch from what is durable.
           failures += 1;
+          health.failed(batch.topic, batch.partition, asError(error));
           await this.dropLane(batch.topic, batch.partition);
+          // A topic may have been altered or recreated: route by what is there now.
+          await this.options.destinations.refresh().catch((refreshError: unknown) => {
+            logger.warn({ err: refreshError }, 'could not read the partitions of the topics the consumer writes to');
+          });
           const delay = this.infraDelay(failures);
-          this.options.metrics.infrastructureWaits.inc();
-          this.options.logger.error(
+          metrics.infrastructureWaits.inc();
+          logger.error(
             { err: error, topic: batch.topic, partition: batch.partition, attempt: failures, delayMs: delay },
             'could not make outcomes durable; retrying the batch',
           );
-          await this.pause(delay, payload);
+          await this.pause(delay, heartbeats);
         }
       }
     } catch (error) {
       if (error instanceof Interrupted) return;
       if (error instanceof GroupChanged) throw error.kafkaError;
       throw error;
+    } finally {
+      heartbeats.stop();
     }
   }
 
@@ -134,130 +160,157 @@ export class OrderProcessor {
     await (await lane?.catch(() => undefined))?.close();
   }
 
-  private async processBatch(lane: PartitionLane, payload: EachBatchPayload): Promise<void> {
+  private async processBatch(lane: PartitionLane, payload: EachBatchPayload, heartbeats: Heartbeats): Promise<void> {
     const { batch, resolveOffset } = payload;
-    const { metrics } = this.options;
-    const processed: Order[] = [];
-    const outgoing: OutgoingRecords = new Map();
-    let pendingCount = 0;
-    let pendingBytes = 0;
-    let lastOffset: string | undefined;
+    const { health, logger } = this.options;
+    const limits = { maxBytes: this.options.commitMaxBytes, maxRecords: this.options.commitMaxRecords };
+    let pending = new PendingCommit(lane, limits);
 
-    const flush = async () => {
-      if (lastOffset === undefined) return;
-      await lane.commit(processed, outgoing, BigInt(lastOffset) + 1n);
-      resolveOffset(lastOffset);
-      metrics.processed.inc(processed.length);
-      processed.length = 0;
-      outgoing.clear();
-      pendingCount = 0;
-      pendingBytes = 0;
-      lastOffset = undefined;
-      await this.heartbeat(payload);
+    const commit = async () => {
+      const committed = await pending.commit();
+      pending = new PendingCommit(lane, limits);
+      if (committed === undefined) return;
+      resolveOffset((committed.nextOffset - 1n).toString());
+      this.count(committed);
+      health.progressed(batch.topic, batch.partition);
     };
 
     for (const message of batch.messages) {
       if (!payload.isRunning() || payload.isStale()) break;
+      heartbeats.check();
       if (BigInt(message.offset) < lane.nextOffset) {
         // Already counted or dead-lettered in a committed transaction.
         resolveOffset(message.offset);
         continue;
       }
+      const key = waitingKey(batch.topic, batch.partition, message);
+      let envelope: Envelope | MalformedEnvelopeError;
+      try {
+        envelope = this.options.retryTopics.envelope(batch.topic, batch.partition, message);
+      } catch (error) {
+        if (!(error instanceof MalformedEnvelopeError)) throw error;
+        envelope = error;
+      }
       // Records of a retry topic are in due order, and a record waiting in
       // place holds everything behind it: either way nothing more of this
       // partition is due before it. Pause the partition until then; the
       // consumer's other partitions keep flowing meanwhile.
-      const dueAt = this.options.retryTopics.dueAt(batch.topic, message) ?? this.waiting.get(waitingKey(batch.topic, batch.partition, message))?.dueAt;
+      const dueAt = (envelope instanceof Error ? undefined : envelope.dueAt) ?? this.waiting.get(key)?.dueAt;
       if (dueAt !== undefined && dueAt > Date.now()) {
-        await flush();
+        await commit();
         this.pausePartition(payload, dueAt);
         return;
       }
       const started = performance.now();
-      const decision = await this.decide(batch.topic, batch.partition, message, payload, flush);
-      metrics.latency.observe((performance.now() - started) / 1000);
+      let decision: Decision;
+      if (envelope instanceof MalformedEnvelopeError) {
+        const origin = ownOrigin(batch.topic, batch.partition, message);
+        logger.warn({ ...origin, reason: envelope.message }, 'dead-lettering a record with a malformed retry envelope');
+        decision = this.deadLetter(message, origin, 'permanent', 1, envelope);
+      } else {
+        for (let outages = 1; ; outages += 1) {
+          decision = await this.decide(message, envelope, key);
+          if (decision.kind !== 'infrastructure') break;
+          // Not the order's fault: wait (capped), keep the attempt count.
+          await commit();
+          const delay = this.infraDelay(outages);
+          this.options.metrics.infrastructureWaits.inc();
+          health.failed(batch.topic, batch.partition, decision.error);
+          logger.warn(
+            { ...envelope.origin, err: decision.error, delayMs: delay },
+            'infrastructure unavailable; waiting without spending the retry budget',
+          );
+          await this.pause(delay, heartbeats);
+        }
+      }
+      this.options.metrics.latency.observe((performance.now() - started) / 1000);
       if (decision.kind === 'deferred') {
-        await flush();
+        await commit();
         this.pausePartition(payload, decision.dueAt);
         return;
       }
-      this.waiting.delete(waitingKey(batch.topic, batch.partition, message));
-      if (decision.kind === 'processed') {
-        processed.push(decision.order);
-      } else {
-        // A transaction writes each partition's records as one record batch,
-        // which the broker refuses past message.max.bytes (1 MiB by default),
-        // and a commit refused for size would be retried for ever. So when
-        // this record would take the transaction's outgoing bytes past
-        // COMMIT_MAX_BYTES, what came before it is committed first.
-        const bytes = recordBytes(decision.message);
-        if (pendingBytes > 0 && pendingBytes + bytes > this.options.commitMaxBytes) await flush();
-        const topic = decision.kind === 'retry' ? decision.topic : this.options.dlqTopic;
-        const records = outgoing.get(topic) ?? [];
-        records.push(decision.message);
-        outgoing.set(topic, records);
-        pendingBytes += bytes;
-        if (decision.kind === 'dead-letter') metrics.deadLettered.inc({ failure_class: decision.failureClass });
-      }
-      lastOffset = message.offset;
-      pendingCount += 1;
-      if (pendingCount >= this.options.commitMaxRecords) await flush();
+      this.waiting.delete(key);
+      if (pending.overflowsWith(decision)) await commit();
+      pending.add(decision, message.offset);
+      if (pending.isFull) await commit();
     }
-    await flush();
+    await commit();
   }
 
-  private async decide(
-    topic: string,
-    partition: number,
-    message: KafkaMessage,
-    payload: EachBatchPayload,
-    flush: () => Promise<void>,
-  ): Promise<Decision> {
-    const { serde, logger, policy, metrics } = this.options;
-    const origin = this.options.retryTopics.origin(topic, partition, message);
-    const key = waitingKey(topic, partition, message);
-    const attempt = this.waiting.get(key)?.attempt ?? this.options.retryTopics.attemptsBefore(message) + 1;
-    let outages = 0;
-    for (;;) {
-      const log = { topic, partition, offset: message.offset, attempt, origin };
-      let orderId: string | undefined;
-      try {
-        const { value } = await serde.decode(message.value);
-        orderId = typeof value.orderId === 'string' ? value.orderId : undefined;
-        const order = validateOrder(value);
-        await callDownstream(order, attempt, message.headers, this.options.downstream);
-        return { kind: 'processed', order };
-      } catch (caught) {
-        const error = asError(caught);
-        const kind = failureKind(error);
-        if (kind === 'infrastructure') {
-          // Not the order's fault: wait (capped), keep the attempt count.
-          outages += 1;
-          const delay = this.infraDelay(outages);
-          metrics.infrastructureWaits.inc();
-          logger.warn({ ...log, orderId, err: error, delayMs: delay }, 'infrastructure unavailable; waiting without spending the retry budget');
-          await flush();
-          await this.pause(delay, payload);
-          continue;
-        }
-        if (kind === 'permanent' || attempt > policy.maxRetries) {
-          const failureClass = kind === 'permanent' ? deadLetterClass(error) : 'retries-exhausted';
-          logger.warn({ ...log, orderId, failureClass, reason: error.message }, 'dead-lettering order');
-          return { kind: 'dead-letter', failureClass, message: this.deadLetter(message, origin, failureClass, attempt, error) };
-        }
-        const delay = backoffDelay(policy, attempt);
-        metrics.retried.inc();
-        if (this.options.mode === 'topics') {
-          const retryTopic = this.options.retryTopics.topicFor(attempt);
-          logger.info({ ...log, orderId, reason: error.message, delayMs: delay, retryTopic }, 'transient failure; sending to retry topic');
-          return { kind: 'retry', topic: retryTopic, message: this.options.retryTopics.message(message, origin, attempt, delay, error) };
-        }
-        logger.info({ ...log, orderId, reason: error.message, delayMs: delay }, 'transient failure; retrying in place');
-        const dueAt = Date.now() + delay;
-        this.waiting.set(key, { attempt: attempt + 1, dueAt });
-        return { kind: 'deferred', dueAt };
+  /** The fate of one record; commits nothing. */
+  private async decide(message: KafkaMessage, envelope: Envelope, key: string): Promise<Decision> {
+    const { serde, logger, policy, metrics, mode, retryTopics } = this.options;
+    const { origin } = envelope;
+    const attempt = this.waiting.get(key)?.attempt ?? envelope.attemptsBefore + 1;
+    const log = { topic: origin.topic, partition: origin.partition, offset: origin.offset, attempt };
+    let orderId: string | undefined;
+    try {
+      const { value } = await serde.decode(message.value);
+      orderId = typeof value.orderId === 'string' ? value.orderId : undefined;
+      const order = validateOrder(value);
+      await callDownstream(order, attempt, message.headers, this.options.downstream);
+      return { kind: 'processed', order };
+    } catch (caught) {
+      const error = asError(caught);
+      const kind = failureKind(error);
+      if (kind === 'infrastructure') return { kind: 'infrastructure', error };
+      if (kind === 'permanent' || attempt > policy.maxRetries) {
+        const failureClass = kind === 'permanent' ? deadLetterClass(error) : 'retries-exhausted';
+        logger.warn({ ...log, orderId, failureClass, reason: error.message }, 'dead-lettering order');
+        return this.deadLetter(message, origin, failureClass, attempt, error);
       }
+      const delay = backoffDelay(policy, attempt);
+      if (mode === 'topics') {
+        const topic = retryTopics.topicFor(attempt);
+        const partition = this.options.destinations.partitionFor(topic, origin.partition);
+        const retry = retryTopics.message(message, origin, attempt, delay, error, partition);
+        const size = recordBytes(retry);
+        const maxBytes = this.options.destinations.maxRecordBytes(topic);
+        if (size > maxBytes) {
+          const tooLarge = new Error(
+            `cannot retry through ${topic}: the record with its retry headers is ${size} bytes, ` +
+              `over the ${maxBytes} the topic accepts (${error.message})`,
+          );
+          logger.warn({ ...log, orderId, reason: tooLarge.message }, 'dead-lettering order');
+          return this.deadLetter(message, origin, 'retries-exhausted', attempt, tooLarge);
+        }
+        logger.info({ ...log, orderId, reason: error.message, delayMs: delay, retryTopic: topic }, 'transient failure; sending to retry topic');
+        return { kind: 'retry', topic, message: retry };
+      }
+      metrics.retried.inc();
+      logger.info({ ...log, orderId, reason: error.message, delayMs: delay }, 'transient failure; retrying in place');
+      const dueAt = Date.now() + delay;
+      this.waiting.set(key, { attempt: attempt + 1, dueAt });
+      return { kind: 'deferred', dueAt };
     }
+  }
+
+  /** The dead letter for `message`, cut to fit the DLQ topic, in its original partition where the DLQ has it. */
+  private deadLetter(message: KafkaMessage, origin: Origin, failureClass: FailureClass, attempts: number, error: Error): Outcome {
+    const { dlqTopic: topic, destinations, lanes } = this.options;
+    const letter: Message = {
+      key: message.key,
+      value: message.value,
+      partition: destinations.partitionFor(topic, origin.partition),
+      headers: deadLetterHeaders(message.headers, {
+        ...origin,
+        consumerGroup: lanes.group,
+        failureClass,
+        attempts,
+        error,
+        failedAt: new Date(),
+      }),
+    };
+    return { kind: 'dead-letter', topic, failureClass, message: fitDeadLetter(letter, destinations.maxRecordBytes(topic)) };
+  }
+
+  /** Counters move only once what they count is durable. */
+  private count(committed: Committed): void {
+    const { metrics, mode } = this.options;
+    metrics.processed.inc(committed.processed);
+    // Blocking-mode retries are counted when scheduled: they are not written anywhere.
+    if (mode === 'topics' && committed.retried > 0) metrics.retried.inc(committed.retried);
+    for (const [failureClass, count] of committed.deadLettered) metrics.deadLettered.inc({ failure_class: failureClass }, count);
   }
 
   /**
@@ -283,61 +336,25 @@ export class OrderProcessor {
     this.resumeTimers.clear();
   }
 
-  private deadLetter(message: KafkaMessage, origin: Origin, failureClass: FailureClass, attempts: number, error: Error): Message {
-    const partition = origin.partition < this.options.dlqPartitions ? origin.partition : undefined;
-    return {
-      key: message.key,
-      value: message.value,
-      partition,
-      headers: deadLetterHeaders(message.headers, {
-        ...origin,
-        consumerGroup: this.options.lanes.group,
-        failureClass,
-        attempts,
-        error,
-        failedAt: new Date(),
-      }),
-    };
-  }
-
   private infraDelay(failures: number): number {
     const { policy, infraRetryMaxMs } = this.options;
     return backoffDelay({ ...policy, maxMs: infraRetryMaxMs, jitter: Math.max(policy.jitter, 0.2) }, failures);
   }
 
-  /** Waits, heartbeating so the group keeps this member; throws if shut down. */
-  private async pause(ms: number, payload: EachBatchPayload): Promise<void> {
+  /** Waits while the heartbeats keep this member in the group; throws if shut down or the group changes. */
+  private async pause(ms: number, heartbeats: Heartbeats): Promise<void> {
     const until = Date.now() + ms;
     for (;;) {
+      heartbeats.check();
       const left = until - Date.now();
       if (left <= 0) return;
-      if (!(await wait(Math.min(left, 1000), this.options.signal))) throw new Interrupted();
-      await this.heartbeat(payload);
-      if (payload.isStale()) throw new Interrupted();
-    }
-  }
-
-  private async heartbeat(payload: EachBatchPayload): Promise<void> {
-    try {
-      await payload.heartbeat();
-    } catch (error) {
-      throw new GroupChanged(error);
+      if (!(await wait(Math.min(left, 500), this.options.signal))) throw new Interrupted();
     }
   }
 }
 
-/** A record's bytes on the wire, near enough: key, value, header names and values. */
-export function recordBytes(message: Pick<Message, 'key' | 'value' | 'headers'>): number {
-  let bytes = byteLength(message.key) + byteLength(message.value);
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    bytes += Buffer.byteLength(name);
-    for (const item of Array.isArray(value) ? value : [value]) bytes += byteLength(item);
-  }
-  return bytes;
-}
-
-function byteLength(data: Buffer | string | null | undefined): number {
-  return data === null || data === undefined ? 0 : Buffer.byteLength(data);
+function ownOrigin(topic: string, partition: number, message: KafkaMessage): Origin {
+  return { topic, partition, offset: message.offset, timestamp: message.timestamp };
 }
 
 function waitingKey(topic: string, partition: number, message: KafkaMessage): string {

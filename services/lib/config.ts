@@ -99,11 +99,20 @@ export const serviceSpecs = {
     FAULT_INJECTION: bool({ default: false, desc: 'honour the producer\'s fault headers (on in the lab)' }),
     DOWNSTREAM_LATENCY_MS: wholeNumber(0)({ default: 0 }),
     COMMIT_MAX_RECORDS: wholeNumber(1)({ default: 2000, desc: 'most records one transaction covers' }),
-    // Half the broker's default message.max.bytes: room for the batch's
-    // framing and for what the size estimate leaves out.
-    COMMIT_MAX_BYTES: wholeNumber(1024, 1_048_576)({ default: 524_288, desc: 'most bytes of dead letters and retry records one transaction writes' }),
+    // Half the broker's default message.max.bytes. Checked at start against
+    // the max.message.bytes of every topic a transaction writes to.
+    COMMIT_MAX_BYTES: wholeNumber(16_384)({
+      default: 524_288,
+      desc: 'most bytes one transaction writes (dead letters, retry and order-stats records); at most max.message.bytes of those topics',
+    }),
     INFRA_RETRY_MAX_MS: wholeNumber(100)({ default: 30_000, desc: 'cap of the wait while the registry or Kafka is down' }),
-    RESTORE_TIMEOUT_MS: wholeNumber(1000)({ default: 30_000 }),
+    RESTORE_TIMEOUT_MS: wholeNumber(1000)({ default: 30_000, desc: 'most time to read the order-stats topic when taking a partition' }),
+    STATS_ON_OFFSET_RESET: str({
+      choices: ['keep', 'zero'],
+      default: 'keep',
+      desc: "when the group's offset was moved outside the consumer: keep the partition's aggregate, or start it from zero",
+    }),
+    HEALTH_STALL_MS: wholeNumber(1000)({ default: 60_000, desc: 'a partition failing to commit this long makes /health answer 503' }),
     SESSION_TIMEOUT_MS: wholeNumber(6000, 300_000)({ default: 30_000, desc: 'how long a silent member keeps its partitions' }),
     HTTP_PORT: wholeNumber(0, 65535)({ default: 9464, desc: '/health and /metrics' }),
   },

@@ -5,7 +5,9 @@
 // project's own. Spring writes partition/offset/timestamp as binary numbers;
 // here every value is UTF-8 text, so kcat, kafka-ui and a log line show them
 // as they are.
-import type { IHeaders } from 'kafkajs';
+import { createHash } from 'node:crypto';
+import type { IHeaders, Message } from 'kafkajs';
+import { recordBytes } from './record-size.ts';
 
 export const DLT = {
   originalTopic: 'kafka_dlt-original-topic',
@@ -197,4 +199,78 @@ export function replayHeaders(headers: IHeaders | undefined, replay: { count: nu
     [REPLAY.from]: replay.from,
     [REPLAY.at]: replay.at.toISOString(),
   };
+}
+
+/** An exception message is cut to this many characters when the dead letter does not fit. */
+const SHORT_MESSAGE_CHARS = 1000;
+/** A cut value or key keeps at most this many of its first bytes, for inspection. */
+const PREFIX_BYTES = 4096;
+
+/**
+ * The dead letter made to fit in `maxBytes` (its size in a record batch):
+ * unchanged when it fits; else cut step by step until it does: the stack
+ * trace, the exception message, the original headers, then the value and
+ * last the key, each of those two replaced by its first bytes with the
+ * original's size and SHA-256 in headers. `x-dlq-truncated` says what was
+ * cut. Origin, reason and replay count are never cut, so a dead letter always
+ * says where it came from and why, and the replay loop guard holds.
+ */
+export function fitDeadLetter(message: Message, maxBytes: number): Message {
+  if (recordBytes(message) <= maxBytes) return message;
+  const cut: TruncatedPart[] = [];
+  let letter: Message = { ...message, headers: { ...message.headers } };
+  const fits = () => recordBytes(letter) <= maxBytes;
+  const mark = (part: TruncatedPart) => {
+    cut.push(part);
+    letter.headers![DLQ.truncated] = cut.join(',');
+  };
+  // Each step says whether it cut anything.
+  const steps: [TruncatedPart, () => boolean][] = [
+    ['stacktrace', () => setHeader(DLT.exceptionStacktrace, '')],
+    ['message', () => setHeader(DLT.exceptionMessage, headerText(letter.headers, DLT.exceptionMessage)?.slice(0, SHORT_MESSAGE_CHARS))],
+    ['headers', () => keepHeaders(isContextHeader)],
+    ['value', () => cutToPrefix('value', DLQ.originalValueBytes, DLQ.originalValueSha256)],
+    ['key', () => cutToPrefix('key', DLQ.originalKeyBytes, DLQ.originalKeySha256)],
+  ];
+  for (const [part, cutPart] of steps) {
+    if (cutPart()) mark(part);
+    // A value or key keeps as much of its prefix as the record can hold.
+    if ((part === 'value' || part === 'key') && !fits()) shrinkPrefix(part);
+    if (fits()) return letter;
+  }
+  throw new RangeError(`a dead letter cannot be made to fit ${maxBytes} bytes; its context headers alone take more`);
+
+  function setHeader(name: string, value: string | undefined): boolean {
+    const before = headerText(letter.headers, name);
+    letter.headers![name] = value;
+    return (before?.length ?? 0) > (value?.length ?? 0);
+  }
+
+  function keepHeaders(keep: (name: string) => boolean): boolean {
+    const entries = Object.entries(letter.headers!);
+    letter.headers = Object.fromEntries(entries.filter(([name]) => keep(name)));
+    return Object.keys(letter.headers).length < entries.length;
+  }
+
+  function cutToPrefix(part: 'value' | 'key', bytesHeader: string, shaHeader: string): boolean {
+    const data = letter[part];
+    if (data === null || data === undefined) return false;
+    const bytes = Buffer.from(data);
+    letter.headers![bytesHeader] = String(bytes.length);
+    letter.headers![shaHeader] = createHash('sha256').update(bytes).digest('hex');
+    letter = { ...letter, [part]: bytes.subarray(0, PREFIX_BYTES) };
+    return true;
+  }
+
+  function shrinkPrefix(part: 'value' | 'key'): void {
+    const data = letter[part];
+    if (data === null || data === undefined) return;
+    const over = recordBytes(letter) - maxBytes;
+    letter = { ...letter, [part]: Buffer.from(data).subarray(0, Math.max(0, Buffer.byteLength(data) - over)) };
+  }
+}
+
+/** Headers a dead letter keeps whatever it costs: its context, and the replay marks that guard loops. */
+function isContextHeader(name: string): boolean {
+  return isFailureHeader(name) || Object.values<string>(REPLAY).includes(name);
 }

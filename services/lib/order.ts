@@ -9,6 +9,8 @@ export interface Order {
 }
 
 export const MAX_PRICE = 1_000_000;
+/** A product name is a key in the aggregate (one order-stats record per product): bounded like orderId. */
+export const MAX_PRODUCT_CHARS = 200;
 
 /** Prices are money: the aggregate counts whole cents, so sums stay exact. */
 export function toCents(price: number): number {
@@ -20,6 +22,9 @@ export function validateOrder(value: Record<string, unknown>): Order {
   if (typeof orderId !== 'string' || orderId.trim() === '') throw new ValidationError('orderId is empty');
   if (orderId.length > 128) throw new ValidationError(`orderId is ${orderId.length} characters; at most 128`);
   if (typeof product !== 'string' || product.trim() === '') throw new ValidationError('product is empty');
+  if (product.length > MAX_PRODUCT_CHARS) {
+    throw new ValidationError(`product is ${product.length} characters; at most ${MAX_PRODUCT_CHARS}`);
+  }
   if (typeof price !== 'number' || !Number.isFinite(price)) throw new ValidationError(`price ${String(price)} is not a finite number`);
   if (price <= 0) throw new ValidationError(`price ${price} is not positive`);
   if (price > MAX_PRICE) throw new ValidationError(`price ${price} is above the maximum of ${MAX_PRICE}`);

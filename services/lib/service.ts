@@ -1,5 +1,6 @@
 // Entry-point wrapper: a config error or a failed start is one clear log line
-// and a non-zero exit, never a stack dump of an unhandled rejection.
+// and a non-zero exit, never a stack dump of an unhandled rejection, and never
+// a process kept alive by the connections it opened before it failed.
 import { ConfigError } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -13,6 +14,6 @@ export async function runService(name: string, start: (logger: Logger) => Promis
     } else {
       logger.fatal({ err: error }, `${name} failed: ${(error as Error).message}`);
     }
-    process.exitCode = 1;
+    process.exit(1);
   }
 }

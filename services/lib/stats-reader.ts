@@ -2,14 +2,28 @@
 // latest record per key. The consumer restores a partition's state from it;
 // the DLQ service serves the aggregate from it. It never commits offsets: its
 // group id is unique to the process and it always reads from the beginning.
+// It knows how far it has read (transaction markers included), so a caller
+// can wait until it has seen everything committed up to a point.
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from './logger.ts';
-import { combineStats, type PartitionStats, type StatsView } from './order-stats.ts';
+import {
+  combineStats,
+  parseStatsRecord,
+  statsKey,
+  type PartitionTotals,
+  type ProductTally,
+  type StatsView,
+  type Tally,
+} from './order-stats.ts';
 
 export class StatsReader {
-  private readonly latest = new Map<string, PartitionStats>();
+  private readonly totals = new Map<string, PartitionTotals>();
+  /** Product tallies by the totals key of their partition. */
+  private readonly products = new Map<string, Map<string, ProductTally>>();
   private readonly waiters = new Set<() => void>();
+  /** The next offset of the topic's partition 0 this reader will see. */
+  private position = 0n;
   private consumer: Consumer | undefined;
 
   constructor(
@@ -21,18 +35,33 @@ export class StatsReader {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: `order-stats-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
     this.consumer = consumer;
+    // Fired after a batch's records were handled, with the batch's last
+    // offset counting transaction markers, which are never delivered.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.partition !== 0) return;
+      const next = BigInt(payload.lastOffset) + 1n;
+      if (next > this.position) this.position = next;
+      for (const wake of this.waiters) wake();
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
         if (message.key === null || message.value === null) return;
-        try {
-          this.latest.set(message.key.toString(), JSON.parse(message.value.toString()) as PartitionStats);
-        } catch (error) {
-          this.logger.warn({ err: error, offset: message.offset }, 'order-stats record is not JSON; ignored');
+        const record = parseStatsRecord(message.value);
+        if (record === undefined) {
+          this.logger.warn({ offset: message.offset, topic: this.topic }, 'order-stats record of an unknown format; ignored');
+          return;
         }
-        for (const wake of this.waiters) wake();
+        const key = statsKey(record.group, record.topic, record.partition);
+        if (record.kind === 'totals') {
+          this.totals.set(key, record);
+          return;
+        }
+        let products = this.products.get(key);
+        if (products === undefined) this.products.set(key, (products = new Map()));
+        products.set(record.product, record);
       },
     });
   }
@@ -41,38 +70,62 @@ export class StatsReader {
     await this.consumer?.disconnect();
   }
 
-  get(key: string): PartitionStats | undefined {
-    return this.latest.get(key);
+  /** A partition's totals record (undefined when there is none). */
+  get(key: string): PartitionTotals | undefined {
+    return this.totals.get(key);
   }
 
-  /** Every partition's stats of one consumer group, combined. */
+  /** A partition's product tallies of its current epoch, as a copy the caller may change. */
+  productsOf(key: string): Map<string, Tally> {
+    const tallies = new Map<string, Tally>();
+    for (const tally of this.currentProducts(key)) tallies.set(tally.product, { count: tally.count, sumCents: tally.sumCents });
+    return tallies;
+  }
+
+  private *currentProducts(key: string): Generator<ProductTally> {
+    const epoch = this.totals.get(key)?.epoch;
+    for (const tally of this.products.get(key)?.values() ?? []) if (tally.epoch === epoch) yield tally;
+  }
+
+  /** Totals of one consumer group, without per-product figures (cheap: one record per partition). */
+  totalsOf(group: string): Tally & { average: number | null } {
+    const { count, sumCents, average } = combineStats(this.groupTotals(group), []);
+    return { count, sumCents, average };
+  }
+
+  /** Every partition's stats of one consumer group, combined, per product too. */
   view(group: string): StatsView {
-    return combineStats([...this.latest.values()].filter((stats) => stats.group === group));
+    const products: ProductTally[] = [];
+    for (const key of this.products.keys()) {
+      if (this.totals.get(key)?.group === group) products.push(...this.currentProducts(key));
+    }
+    return combineStats(this.groupTotals(group), products);
+  }
+
+  private groupTotals(group: string): PartitionTotals[] {
+    return [...this.totals.values()].filter((totals) => totals.group === group);
   }
 
   /**
-   * Resolves with the record for `key` once `accept` holds for it (undefined
-   * when accepted absent), or rejects when the deadline passes first.
+   * Resolves once this reader has read the topic up to `offset` (exclusive),
+   * or rejects when the deadline passes first.
    */
-  waitFor(key: string, accept: (stats: PartitionStats | undefined) => boolean, timeoutMs: number): Promise<PartitionStats | undefined> {
+  readUpTo(offset: bigint, timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const stats = this.latest.get(key);
-        if (!accept(stats)) return false;
+        if (this.position < offset) return;
         done();
-        resolve(stats);
-        return true;
+        resolve();
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`order-stats has no acceptable record for ${key} after ${timeoutMs} ms (last seen: ${JSON.stringify(this.latest.get(key)?.nextOffset ?? null)})`));
+        reject(new Error(`order-stats reader is at offset ${this.position}, not yet at ${offset}, after ${timeoutMs} ms`));
       }, timeoutMs);
-      const wake = () => void check();
       const done = () => {
         clearTimeout(timer);
-        this.waiters.delete(wake);
+        this.waiters.delete(check);
       };
-      this.waiters.add(wake);
+      this.waiters.add(check);
       check();
     });
   }

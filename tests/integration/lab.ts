@@ -3,12 +3,12 @@
 // readers for what they leave in Kafka (DLQ records, order stats, offsets).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { loadConfig, serviceSpecs } from '../../services/lib/config.ts';
 import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
-import { combineStats, type StatsView } from '../../services/lib/order-stats.ts';
-import { toCents } from '../../services/lib/order.ts';
+import { combineStats, countOrders, emptyTotals, type StatsView } from '../../services/lib/order-stats.ts';
+import { Serde } from '../../services/lib/serde.ts';
 import { StatsReader } from '../../services/lib/stats-reader.ts';
 import { retryTopicName } from '../../services/lib/topics.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
@@ -54,6 +54,17 @@ export class ServiceProcess {
       .filter((entry) => msg.test(String(entry.msg)));
   }
 
+  /** The /health and /metrics port the service logged when it started. */
+  httpPort(): Promise<number> {
+    return waitUntil('the service to log its HTTP port', () => this.logs(/started/).find((entry) => entry.httpPort)?.httpPort as number | undefined);
+  }
+
+  /** GET on the service's HTTP port: status and body text. */
+  async get(path: string): Promise<{ status: number; text: string }> {
+    const response = await fetch(`http://127.0.0.1:${await this.httpPort()}${path}`);
+    return { status: response.status, text: await response.text() };
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child.kill(signal);
   }
@@ -73,6 +84,10 @@ export class Lab {
   readonly group = this.names.group;
   readonly topics = this.names.topics;
   private kafka!: Kafka;
+  private producer: Producer | undefined;
+  private serde: Serde | undefined;
+  /** The order schema's id, as topic-init registered it. */
+  schemaId!: number;
   admin!: Admin;
   infra!: Infrastructure;
   private statsReader!: StatsReader;
@@ -92,7 +107,7 @@ export class Lab {
 
   async start(): Promise<void> {
     this.infra = await infrastructure();
-    await runTopicInit(loadConfig(serviceSpecs['topic-init'], this.env), logger);
+    ({ schemaId: this.schemaId } = await runTopicInit(loadConfig(serviceSpecs['topic-init'], this.env), logger));
     this.kafka = createKafka({ brokers: this.infra.brokers, clientId: `test-${this.prefix}`, logger });
     this.admin = this.kafka.admin();
     await this.admin.connect();
@@ -104,6 +119,7 @@ export class Lab {
     for (const process of this.processes) process.kill();
     await Promise.all(this.processes.map((p) => p.exited));
     await this.statsReader?.stop();
+    await this.producer?.disconnect();
     await this.admin?.disconnect();
   }
 
@@ -125,6 +141,24 @@ export class Lab {
     if (code !== 0) throw new Error(`producer exited with ${code}:\n${producer.output}`);
     const truthLine = producer.output.trim().split('\n').filter((line) => line.includes('"keys"')).at(-1);
     return JSON.parse(truthLine!) as GroundTruth;
+  }
+
+  /**
+   * Writes records as any client could (acks=all), for inputs the demo
+   * producer does not make: odd headers, odd sizes, odd product names.
+   */
+  async send(topic: string, messages: Message[]): Promise<void> {
+    if (this.producer === undefined) {
+      this.producer = this.kafka.producer({ idempotent: true });
+      await this.producer.connect();
+    }
+    await this.producer.send({ topic, acks: -1, messages });
+  }
+
+  /** An order in the wire format the consumer reads (registry-framed Avro). */
+  encode(order: Record<string, unknown>): Promise<Buffer> {
+    this.serde ??= new Serde(this.infra.registryUrl);
+    return this.serde.encode(this.schemaId, order);
   }
 
   startConsumer(env: Record<string, string> = {}): ServiceProcess {
@@ -201,12 +235,6 @@ export class Lab {
 /** The aggregate the consumer must reach: every order that should be processed, counted once. */
 export function expectedStats(truths: GroundTruth[], maxRetries: number): StatsView {
   const orders = truths.flatMap((truth) => truth.orders.filter((o) => o.category === 'valid' || truth.failTimes <= maxRetries));
-  const products: Record<string, { count: number; sumCents: number }> = {};
-  for (const order of orders) {
-    const tally = products[order.product] ?? { count: 0, sumCents: 0 };
-    products[order.product] = { count: tally.count + 1, sumCents: tally.sumCents + toCents(order.price) };
-  }
-  return combineStats([
-    { group: '', topic: '', partition: 0, nextOffset: '0', updatedAt: '', products, count: orders.length, sumCents: orders.reduce((sum, o) => sum + toCents(o.price), 0) },
-  ]);
+  const { totals, products } = countOrders(emptyTotals('', '', 0), new Map(), orders, '0');
+  return combineStats([totals], products);
 }

@@ -5,7 +5,7 @@
 // retried for ever, and the partition never moves on.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { recordBytes } from '../../services/consumer/processor.ts';
+import { recordBytes } from '../../services/lib/record-size.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
 import { Lab, waitUntil, type ServiceProcess } from './lab.ts';
 
