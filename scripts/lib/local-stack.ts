@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { answersOk } from './http-probe.ts';
-import { ourPidFrom, processExists, spawnLogged, stopProcess, tailFile } from './processes.ts';
+import { killProcess, ourPidFrom, processExists, spawnLogged, stopProcess, tailFile } from './processes.ts';
 
 export type ComponentName = 'zookeeper' | 'kafka' | 'registry';
 
@@ -634,6 +634,15 @@ export async function stopComponent(name: ComponentName): Promise<boolean> {
   await rm(pidFile(name), { force: true });
   say(`${name} stopped after ${seconds(started)}`);
   return true;
+}
+
+/** Kills one component with SIGKILL (no shutdown at all), as a crashed machine would; resolves once it is gone. */
+export async function killComponent(name: ComponentName): Promise<void> {
+  const pid = await ourPid(name);
+  if (pid === undefined) throw new StackError(`${name} does not run as part of the local stack: nothing to kill`);
+  if (!(await killProcess(pid))) throw new StackError(`${name} (pid ${pid}) survived SIGKILL`);
+  await rm(pidFile(name), { force: true });
+  say(`${name} (pid ${pid}) killed with SIGKILL`);
 }
 
 /**

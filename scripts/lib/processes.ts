@@ -56,6 +56,12 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
+/** SIGKILL, as a crash would end it; resolves once it is gone (false if it is still there after 5 s). */
+export async function killProcess(pid: number): Promise<boolean> {
+  signal(pid, 'SIGKILL');
+  return waitForExit(pid, 5000);
+}
+
 /**
  * SIGTERM, then SIGKILL when the process is still there after `timeoutMs`
  * (`onKill` says so first). Resolves to false only if it survived SIGKILL.

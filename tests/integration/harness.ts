@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/lib/free-port.ts';
-import { stackUp, startComponent, stopComponent } from '../../scripts/lib/local-stack.ts';
+import { killComponent, stackUp, startComponent, stopComponent } from '../../scripts/lib/local-stack.ts';
 
 export interface Infrastructure {
   brokers: string[];
@@ -70,13 +70,40 @@ async function composeInfrastructure(host: string): Promise<Infrastructure> {
   return { brokers: [`${host}:${kafkaPort}`], registryUrl: `http://${host}:${registryPort}`, local: false, startedStack: false };
 }
 
+/**
+ * Why this run may not stop or kill the broker or registry, or undefined when
+ * it may: only when they are this machine's local stack (which the harness
+ * chose, or make test started and said so), never someone else's.
+ */
+export async function whyStackIsNotOurs(): Promise<string | undefined> {
+  const infra = await infrastructure();
+  return infra.local ? undefined : `needs the local stack, to stop parts of it; this run uses ${infra.brokers.join(',')}`;
+}
+
+async function assertStackIsOurs(): Promise<void> {
+  const why = await whyStackIsNotOurs();
+  if (why !== undefined) throw new Error(why);
+}
+
 /** Stops the local registry, runs the body, and starts the registry again whatever happens. */
 export async function withRegistryStopped<T>(body: () => Promise<T>): Promise<T> {
+  await assertStackIsOurs();
   await stopComponent('registry');
   try {
     return await body();
   } finally {
     await startComponent('registry');
+  }
+}
+
+/** Kills the local broker with SIGKILL (no shutdown), runs the body, and starts the broker again whatever happens. */
+export async function withBrokerKilled<T>(body: () => Promise<T>): Promise<T> {
+  await assertStackIsOurs();
+  await killComponent('kafka');
+  try {
+    return await body();
+  } finally {
+    await startComponent('kafka');
   }
 }
 
