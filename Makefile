@@ -9,7 +9,7 @@ export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 
 .PHONY: help test test-unit typecheck stack-up stack-down stack-status stack-logs topic-init \
-	up down ps logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution \
+	up down ps logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution scenario-faults \
 	bench bench-smoke
 
 help: ## List the targets
@@ -72,6 +72,9 @@ scenario-crash: node_modules/.package-lock.json ## The consumer is killed mid-st
 
 scenario-evolution: node_modules/.package-lock.json ## A compatible v2 schema is accepted and processed; an incompatible v3 is refused
 	$(TSX) scripts/scenarios/evolution.ts
+
+scenario-faults: node_modules/.package-lock.json ## Bad input and altered topics: nothing stalls, nothing is lost, nothing counted twice (one row per case)
+	$(TSX) scripts/scenarios/faults.ts
 
 bench: node_modules/.package-lock.json ## Full benchmarks side by side with Kafka's own tools; writes bench/RESULTS.md (about 15 min once the machine is quiet)
 	$(TSX) scripts/bench/run.ts

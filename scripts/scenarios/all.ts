@@ -4,10 +4,11 @@
 import { crashScenario } from './crash.ts';
 import { dlqScenario } from './dlq.ts';
 import { evolutionScenario } from './evolution.ts';
+import { faultsScenario } from './faults.ts';
 import { replayScenario } from './replay.ts';
 import { retryScenario } from './retry.ts';
 import { isMain, main, type Scenario } from './scenario.ts';
 
-export const scenarios: readonly Scenario[] = [dlqScenario, retryScenario, replayScenario, crashScenario, evolutionScenario];
+export const scenarios: readonly Scenario[] = [dlqScenario, retryScenario, replayScenario, crashScenario, evolutionScenario, faultsScenario];
 
 if (isMain(import.meta.url)) await main(scenarios);
