@@ -17,6 +17,18 @@ export interface PlannedRecord {
   headers: IHeaders;
 }
 
+/** How many records of each category a plan holds, and how often a transient one fails. */
+export interface PlanCounts {
+  valid: number;
+  invalid: number;
+  poison: number;
+  transient: number;
+  failTimes: number;
+}
+
+/** What a plan mixes in among the valid orders (the few records whose fate is known in advance). */
+const SCENARIO_CATEGORIES = ['invalid', 'poison', 'transient'] as const satisfies readonly Category[];
+
 export type PoisonKind = 'not-wire-format' | 'unknown-schema-id' | 'malformed-avro';
 
 const CATALOG: Record<string, [min: number, max: number]> = {
@@ -115,18 +127,46 @@ export class OrderFactory {
     return { category: 'transient', key: order.orderId, order, headers: { [FAULT_TRANSIENT_HEADER]: String(failTimes) } };
   }
 
-  /** The scenario inputs and `count` valid orders, shuffled together. */
-  plan(counts: { valid: number; invalid: number; poison: number; transient: number; failTimes: number }): PlannedRecord[] {
-    const records = [
-      ...Array.from({ length: counts.valid }, () => this.valid()),
-      ...Array.from({ length: counts.invalid }, () => this.invalid()),
-      ...Array.from({ length: counts.poison }, () => this.poison()),
-      ...Array.from({ length: counts.transient }, () => this.transient(counts.failTimes)),
-    ];
-    for (let i = records.length - 1; i > 0; i -= 1) {
-      const j = Math.floor(this.random() * (i + 1));
-      [records[i], records[j]] = [records[j]!, records[i]!];
+  /**
+   * The scenario inputs and `valid` valid orders in a random order, made one at a time as the caller iterates, so
+   * a run of any length holds only the record in hand. Each position takes a category with probability
+   * proportional to what is left of it: every interleaving is equally likely, and a seed repeats it exactly.
+   */
+  *plan(counts: PlanCounts): Generator<PlannedRecord, void, undefined> {
+    const { failTimes, ...remaining } = counts;
+    for (let left = Object.values(remaining).reduce((sum, n) => sum + n, 0); left > 0; left -= 1) {
+      const category = this.draw(remaining, left);
+      remaining[category] -= 1;
+      yield this.record(category, failTimes);
     }
-    return records;
+  }
+
+  /** The scenario inputs in a random order, then valid orders until the caller stops iterating. */
+  *endless(counts: Omit<PlanCounts, 'valid'>): Generator<PlannedRecord, never, undefined> {
+    yield* this.plan({ ...counts, valid: 0 });
+    for (;;) yield this.valid();
+  }
+
+  /** A category drawn with probability remaining[category] / left, where left is the sum of remaining. */
+  private draw(remaining: Record<Category, number>, left: number): Category {
+    let ticket = Math.floor(this.random() * left);
+    for (const category of SCENARIO_CATEGORIES) {
+      if (ticket < remaining[category]) return category;
+      ticket -= remaining[category];
+    }
+    return 'valid';
+  }
+
+  private record(category: Category, failTimes: number): PlannedRecord {
+    switch (category) {
+      case 'valid':
+        return this.valid();
+      case 'invalid':
+        return this.invalid();
+      case 'poison':
+        return this.poison();
+      case 'transient':
+        return this.transient(failTimes);
+    }
   }
 }

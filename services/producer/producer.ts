@@ -21,6 +21,9 @@ export interface GroundTruth {
   failTimes: number;
 }
 
+/** What a sender keeps of every record it sent, for the ground truth. */
+type SentRecords = Pick<GroundTruth, 'keys' | 'orders'>;
+
 export class OrderSender {
   readonly registry = new Registry();
   private readonly sentCounter = new Counter({
@@ -31,26 +34,42 @@ export class OrderSender {
   });
   private readonly errorCounter = new Counter({ name: 'orders_produce_errors_total', help: 'Sends that failed', registers: [this.registry] });
 
-  readonly truth: GroundTruth;
+  /** Records acknowledged by Kafka. */
+  sent = 0;
+  /** Records whose send failed. */
+  errors = 0;
+  /**
+   * Every record sent, only when the run's ground truth is wanted: it grows with each record, so a long or
+   * endless run without it keeps nothing but the counters.
+   */
+  private readonly kept: SentRecords | undefined;
+  private readonly failTimes: number;
 
   constructor(
     private readonly producer: Producer,
     private readonly serde: Serde,
     private readonly topic: string,
-    schemaId: number,
-    failTimes: number,
+    private readonly schemaId: number,
+    options: { failTimes: number; keepTruth: boolean },
   ) {
-    this.truth = { schemaId, sent: 0, keys: { valid: [], invalid: [], poison: [], transient: [] }, orders: [], failTimes };
+    this.failTimes = options.failTimes;
+    const nothingYet: SentRecords = { keys: { valid: [], invalid: [], poison: [], transient: [] }, orders: [] };
+    this.kept = options.keepTruth ? nothingYet : undefined;
   }
 
-  /** Records whose send failed. */
-  errors = 0;
+  /** The run's ground truth so far; only a sender created with keepTruth has one. */
+  groundTruth(): GroundTruth {
+    if (this.kept === undefined) throw new Error('this sender keeps no ground truth: create it with keepTruth');
+    return { schemaId: this.schemaId, sent: this.sent, ...this.kept, failTimes: this.failTimes };
+  }
 
   async send(records: readonly PlannedRecord[]): Promise<void> {
     const messages: Message[] = await Promise.all(
       records.map(async (record) => ({
         key: record.key,
-        value: record.poison ? record.poison.bytes(this.truth.schemaId) : await this.serde.encode(this.truth.schemaId, record.order),
+        value: record.poison
+          ? record.poison.bytes(this.schemaId)
+          : await this.serde.encode(this.schemaId, record.order),
         headers: record.headers,
       })),
     );
@@ -62,12 +81,16 @@ export class OrderSender {
       throw error;
     }
     for (const record of records) {
-      this.truth.sent += 1;
-      this.truth.keys[record.category].push(record.key);
+      this.sent += 1;
       this.sentCounter.inc({ category: record.category });
-      if ((record.category === 'valid' || record.category === 'transient') && record.order) {
-        this.truth.orders.push({ ...record.order, category: record.category });
-      }
+      if (this.kept) keep(this.kept, record);
     }
+  }
+}
+
+function keep(kept: SentRecords, record: PlannedRecord): void {
+  kept.keys[record.category].push(record.key);
+  if ((record.category === 'valid' || record.category === 'transient') && record.order) {
+    kept.orders.push({ ...record.order, category: record.category });
   }
 }
