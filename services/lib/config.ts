@@ -127,7 +127,7 @@ export const serviceSpecs = {
     PRODUCER_POISON: wholeNumber(0)({ default: 0, desc: 'values that are not readable Avro' }),
     PRODUCER_TRANSIENT: wholeNumber(0)({ default: 0, desc: 'orders that fail transiently' }),
     PRODUCER_FAIL_TIMES: wholeNumber(1)({ default: 1, desc: 'how many attempts of a transient order fail' }),
-    PRODUCER_JSON: bool({ default: false, desc: 'print the ground truth as JSON at the end' }),
+    PRODUCER_JSON: bool({ default: false, desc: 'print the ground truth as JSON at the end (finite runs of at most 1,000,000 records)' }),
     HTTP_PORT: wholeNumber(0, 65535)({ default: 9465, desc: '/health and /metrics' }),
   },
   'dlq-service': {

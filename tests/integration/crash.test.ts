@@ -1,6 +1,7 @@
 // kill -9 the consumer mid-stream, again and again: at the end the aggregate
 // equals the ground truth exactly and every bad order is in the DLQ exactly
-// once. First one consumer, then two in one group, killing one at a time.
+// once. First one consumer, then two in one group, killing one at a time, in
+// both retry modes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { GroundTruth } from '../../services/producer/producer.ts';
@@ -59,27 +60,29 @@ describe('crash: one consumer killed with SIGKILL three times', () => {
   });
 });
 
-describe('crash: two consumers in one group, killed one at a time', () => {
-  const lab = new Lab(settings);
-  let truth: GroundTruth;
-  before(async () => {
-    await lab.start();
-    truth = await lab.produce(inputs);
-  });
-  after(() => lab.stop());
+for (const mode of ['blocking', 'topics'] as const) {
+  describe(`crash: two consumers in one group, killed one at a time, RETRY_MODE=${mode}`, () => {
+    const lab = new Lab({ ...settings, RETRY_MODE: mode });
+    let truth: GroundTruth;
+    before(async () => {
+      await lab.start();
+      truth = await lab.produce(inputs);
+    });
+    after(() => lab.stop());
 
-  it('ends with the exact aggregate and each bad order in the DLQ once', async () => {
-    const total = truth.orders.length;
-    let a = lab.startConsumer();
-    let b = lab.startConsumer();
-    await killAt(lab, a, Math.floor(total * 0.2));
-    a = lab.startConsumer();
-    await killAt(lab, b, Math.floor(total * 0.45));
-    b = lab.startConsumer();
-    await killAt(lab, a, Math.floor(total * 0.7));
-    lab.startConsumer();
-    await waitUntil('the group to drain the orders topic', () => lab.drained(), 120_000);
-    await assertExact(lab, truth);
-    console.log(`crash (2 consumers): ${truth.sent} records, 3 kills, counted ${lab.stats().count} of ${total} expected`);
+    it('ends with the exact aggregate and each bad order in the DLQ once', async () => {
+      const total = truth.orders.length;
+      let a = lab.startConsumer();
+      let b = lab.startConsumer();
+      await killAt(lab, a, Math.floor(total * 0.2));
+      a = lab.startConsumer();
+      await killAt(lab, b, Math.floor(total * 0.45));
+      b = lab.startConsumer();
+      await killAt(lab, a, Math.floor(total * 0.7));
+      lab.startConsumer();
+      await waitUntil('the group to drain the orders topic', () => lab.drained(), 120_000);
+      await assertExact(lab, truth);
+      console.log(`crash (2 consumers, ${mode}): ${truth.sent} records, 3 kills, counted ${lab.stats().count} of ${total} expected`);
+    });
   });
-});
+}
