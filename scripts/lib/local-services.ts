@@ -1,7 +1,9 @@
 // The lab's tsx services as local processes, for machines without Docker: the
 // same services, commands, start order and environment as compose.yaml, with
 // Kafka and the registry of the local stack. Processes are detached so they
-// outlive `make up`; pid files and logs live in the git-ignored .cache/lab,
+// outlive `make up`, each under a supervisor that restarts it when it exits
+// unasked (compose.yaml's restart policy); pid files (of the supervisors) and
+// logs live in the git-ignored .cache/lab,
 // and stopping signals only a pid whose command line is still our entrypoint.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RUN_DIR = join(LAB_DIR, 'run');
 const LOG_DIR = join(LAB_DIR, 'logs');
 const STOP_TIMEOUT_MS = 15_000;
+const SUPERVISOR = join(REPO_ROOT, 'scripts/supervise.ts');
 
 export interface LocalService {
   service: ComposeService;
@@ -71,13 +74,15 @@ function runningPid(service: ComposeService): Promise<number | undefined> {
   return ourPidFrom(pidFile(service.name), async (pid) => (await commandLineOf(pid))?.includes(entrypointOf(service)) ?? false);
 }
 
-function launch({ service, env, logFile }: LocalService, detached: boolean): ReturnType<typeof spawnLogged> {
+/** A long-running service runs under scripts/supervise.ts, which restarts it as Compose's restart policy would. */
+function launch({ service, env, logFile }: LocalService, supervised: boolean): ReturnType<typeof spawnLogged> {
+  const command = [entrypointOf(service), ...(service.command?.slice(1) ?? [])];
   return spawnLogged({
     command: process.execPath,
-    args: ['--import', 'tsx', entrypointOf(service), ...(service.command?.slice(1) ?? [])],
+    args: ['--import', 'tsx', ...(supervised ? [SUPERVISOR] : []), ...command],
     cwd: REPO_ROOT,
     env,
-    detached,
+    detached: supervised,
     logFile,
   });
 }
