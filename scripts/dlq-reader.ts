@@ -3,7 +3,7 @@
 // not decode), where it came from, why it failed, after how many attempts and
 // when. By default the newest --last records, as a table; --from-beginning for
 // all of them, --follow to keep printing new ones, --json for one JSON object
-// per line. The successor of the seed's quick_dlq_reader.py.
+// per line. It does what the original quick_dlq_reader.py did, and more.
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { KafkaMessage } from 'kafkajs';

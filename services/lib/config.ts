@@ -180,8 +180,8 @@ export function requiredVariables(spec: Spec): string[] {
 }
 
 /**
- * The seed's command-line flags, as the environment variables they stand for:
- * parses `argv` with node:util parseArgs and returns the environment with the
+ * Command-line flags (the original Python producer's and the scripts' own),
+ * as the environment variables they stand for: parses `argv` with node:util parseArgs and returns the environment with the
  * given flags laid over it, so flags and variables share one validation.
  */
 export function withFlags(argv: string[], flags: Record<string, { variable: string; boolean?: boolean }>, env: Env = process.env): Env {

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S npx tsx
-// Order producer. The seed's flags keep working (--broker --topic --schema
+// Order producer. The original Python producer's flags keep working (--broker --topic --schema
 // --interval --count); every flag also has an environment variable.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
