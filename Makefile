@@ -8,7 +8,7 @@ NODE_BIN := $(shell scripts/node24.sh)
 export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 
-.PHONY: help test test-unit typecheck stack-up stack-down stack-status stack-logs topic-init \
+.PHONY: help test test-unit typecheck lint stack-up stack-down stack-status stack-logs topic-init \
 	up down ps logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution scenario-faults \
 	bench bench-smoke
 
@@ -27,6 +27,9 @@ test-unit: node_modules/.package-lock.json ## Unit tests only (no broker needed)
 
 typecheck: node_modules/.package-lock.json ## TypeScript strict check
 	npx tsc --noEmit
+
+lint: node_modules/.package-lock.json ## Formatting and lint rules (Biome); `npm run format` rewrites the files
+	npx biome check --error-on-warnings .
 
 stack-up: node_modules/.package-lock.json ## Start ZooKeeper, Kafka and the schema registry from jars (no Docker)
 	$(TSX) scripts/stack.ts up

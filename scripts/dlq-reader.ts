@@ -36,7 +36,11 @@ if (!Number.isInteger(last) || last < 1) {
   process.exit(2);
 }
 
-const spec = { KAFKA_BROKERS: serviceSpecs.consumer.KAFKA_BROKERS, SCHEMA_REGISTRY_URL: serviceSpecs.consumer.SCHEMA_REGISTRY_URL, DLQ_TOPIC: serviceSpecs.consumer.DLQ_TOPIC };
+const spec = {
+  KAFKA_BROKERS: serviceSpecs.consumer.KAFKA_BROKERS,
+  SCHEMA_REGISTRY_URL: serviceSpecs.consumer.SCHEMA_REGISTRY_URL,
+  DLQ_TOPIC: serviceSpecs.consumer.DLQ_TOPIC,
+};
 const config = loadConfig(spec, {
   ...process.env,
   ...(options.broker === undefined ? {} : { KAFKA_BROKERS: options.broker }),
@@ -91,20 +95,37 @@ const COLUMNS: [string, number, (row: Row) => string][] = [
   ['class', 17, (r) => r.failureClass],
   ['att', 3, (r) => String(r.attempts ?? '?')],
   ['origin', 30, (r) => r.origin],
-  ['order', 44, (r) => (r.order ? `${String(r.order.orderId)} ${String(r.order.product)} ${String(r.order.price)}` : `base64:${r.valueBase64 ?? ''}`)],
+  [
+    'order',
+    44,
+    (r) =>
+      r.order
+        ? `${String(r.order.orderId)} ${String(r.order.product)} ${String(r.order.price)}`
+        : `base64:${r.valueBase64 ?? ''}`,
+  ],
   ['reason', 60, (r) => r.reason],
 ];
-const cell = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width));
+const cell = (text: string, width: number) =>
+  text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
 const print = (row: Row) =>
-  console.log(options.json ? JSON.stringify(row) : COLUMNS.map(([, width, value]) => cell(value(row), width)).join('  '));
+  console.log(
+    options.json ? JSON.stringify(row) : COLUMNS.map(([, width, value]) => cell(value(row), width)).join('  '),
+  );
 
 // Where to start in each partition: everything, or the newest `last` of it.
 const admin = kafka.admin();
 await admin.connect();
 const ends = await admin.fetchTopicOffsets(config.DLQ_TOPIC);
 await admin.disconnect();
-const starts = new Map(ends.map((p) => [p.partition, options['from-beginning'] ? BigInt(p.low) : maxBigInt(BigInt(p.low), BigInt(p.high) - BigInt(last))]));
-const remaining = new Map(ends.filter((p) => BigInt(p.high) > (starts.get(p.partition) ?? 0n)).map((p) => [p.partition, BigInt(p.high)]));
+const starts = new Map(
+  ends.map((p) => [
+    p.partition,
+    options['from-beginning'] ? BigInt(p.low) : maxBigInt(BigInt(p.low), BigInt(p.high) - BigInt(last)),
+  ]),
+);
+const remaining = new Map(
+  ends.filter((p) => BigInt(p.high) > (starts.get(p.partition) ?? 0n)).map((p) => [p.partition, BigInt(p.high)]),
+);
 
 function maxBigInt(a: bigint, b: bigint): bigint {
   return a > b ? a : b;

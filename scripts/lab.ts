@@ -7,7 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { COMPOSE_FILE, isActive, isOneShot, ourServices, publishedPort, readComposeFile, resolvedEnvironment, type ComposeService } from './lib/compose-file.ts';
+import {
+  COMPOSE_FILE,
+  isActive,
+  isOneShot,
+  ourServices,
+  publishedPort,
+  readComposeFile,
+  resolvedEnvironment,
+  type ComposeService,
+} from './lib/compose-file.ts';
 import { composeCommand, dockerEngine } from './lib/docker.ts';
 import { clearLabState, readLabState, writeLabState, type LabMode, type LabState } from './lib/lab-state.ts';
 import { COMPONENTS, logTail, stackDown, stackStatus, stackUp } from './lib/local-stack.ts';
@@ -45,7 +54,11 @@ function say(line: string): void {
   console.log(line);
 }
 
-async function compose(args: string[], env: NodeJS.ProcessEnv = process.env, profiles: readonly string[] = []): Promise<void> {
+async function compose(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  profiles: readonly string[] = [],
+): Promise<void> {
   const profileArgs = profiles.flatMap((profile) => ['--profile', profile]);
   await runAttached([...(await composeCommand()), '-p', PROJECT, '-f', COMPOSE_FILE, ...profileArgs, ...args], env);
 }
@@ -53,7 +66,8 @@ async function compose(args: string[], env: NodeJS.ProcessEnv = process.env, pro
 async function chooseMode(): Promise<{ mode: LabMode; why: string }> {
   const forced = values.stack;
   if (forced !== undefined) {
-    if (forced !== 'compose' && forced !== 'local') throw new Error(`--stack (STACK) must be compose or local, got "${forced}"`);
+    if (forced !== 'compose' && forced !== 'local')
+      throw new Error(`--stack (STACK) must be compose or local, got "${forced}"`);
     return { mode: forced, why: 'forced by --stack / STACK' };
   }
   const engine = await dockerEngine();
@@ -71,7 +85,10 @@ function composeEndpoints(env: NodeJS.ProcessEnv): { brokers: string; registryUr
     if (!port) throw new Error(`compose.yaml: ${name} does not publish its port ${containerPort}`);
     return port;
   };
-  return { brokers: `localhost:${hostPort('kafka', 9092)}`, registryUrl: `http://localhost:${hostPort('schema-registry', 8081)}` };
+  return {
+    brokers: `localhost:${hostPort('kafka', 9092)}`,
+    registryUrl: `http://localhost:${hostPort('schema-registry', 8081)}`,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -136,7 +153,12 @@ function printUrls(state: LabState): void {
   const rows: [string, string][] = [];
   for (const { service, baseUrl } of httpEndpoints(state)) {
     if (service.name === 'dlq-service') {
-      rows.push(['Dashboard', `${baseUrl}/`], ['DLQ API', `${baseUrl}/dlq`], ['API docs', `${baseUrl}/docs  (OpenAPI: ${baseUrl}/openapi.json)`], ['Order stats', `${baseUrl}/stats/orders`]);
+      rows.push(
+        ['Dashboard', `${baseUrl}/`],
+        ['DLQ API', `${baseUrl}/dlq`],
+        ['API docs', `${baseUrl}/docs  (OpenAPI: ${baseUrl}/openapi.json)`],
+        ['Order stats', `${baseUrl}/stats/orders`],
+      );
     } else {
       rows.push([`${service.name} metrics`, `${baseUrl}/metrics`]);
     }
@@ -144,7 +166,9 @@ function printUrls(state: LabState): void {
   rows.push(['Schema registry', state.registryUrl], ['Kafka', state.brokers], ['DLQ_API_TOKEN', state.dlqApiToken]);
   say('');
   for (const [label, value] of rows) say(`  ${label.padEnd(18)} ${value}`);
-  say(`\nReplay a dead letter: curl -X POST -H "Authorization: Bearer ${state.dlqApiToken}" ${rows.find(([label]) => label === 'DLQ API')?.[1] ?? ''}/<id>/replay`);
+  say(
+    `\nReplay a dead letter: curl -X POST -H "Authorization: Bearer ${state.dlqApiToken}" ${rows.find(([label]) => label === 'DLQ API')?.[1] ?? ''}/<id>/replay`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -152,12 +176,16 @@ function printUrls(state: LabState): void {
 
 async function up(): Promise<void> {
   const previous = await readLabState();
-  const { mode, why } = previous && !values.stack ? { mode: previous.mode, why: 'already up in this mode' } : await chooseMode();
-  if (previous && previous.mode !== mode) throw new Error(`the lab is up in ${previous.mode} mode; \`make down\` first`);
+  const { mode, why } =
+    previous && !values.stack ? { mode: previous.mode, why: 'already up in this mode' } : await chooseMode();
+  if (previous && previous.mode !== mode)
+    throw new Error(`the lab is up in ${previous.mode} mode; \`make down\` first`);
   const profiles = values.demo ? ['demo'] : (previous?.profiles ?? []);
   const dlqApiToken = process.env.DLQ_API_TOKEN || previous?.dlqApiToken || randomBytes(18).toString('base64url');
   const env = { ...process.env, DLQ_API_TOKEN: dlqApiToken };
-  say(`Starting the lab with ${mode === 'compose' ? 'Docker Compose' : 'the local stack (no Docker)'}: ${/[.?!]$/.test(why) ? why : `${why}.`}`);
+  say(
+    `Starting the lab with ${mode === 'compose' ? 'Docker Compose' : 'the local stack (no Docker)'}: ${/[.?!]$/.test(why) ? why : `${why}.`}`,
+  );
 
   let state: LabState;
   if (mode === 'compose') {
@@ -175,7 +203,10 @@ async function up(): Promise<void> {
       dlqApiToken,
     };
     await writeLabState(state);
-    await startLocalServices(localServices({ brokers: stack.brokers, registryUrl: stack.registryUrl }, profiles, env), say);
+    await startLocalServices(
+      localServices({ brokers: stack.brokers, registryUrl: stack.registryUrl }, profiles, env),
+      say,
+    );
   }
   say('Waiting until every service is healthy...');
   await waitUntilHealthy(state);
@@ -187,10 +218,12 @@ async function down(): Promise<void> {
   const state = await readLabState();
   if (state?.mode === 'compose') {
     // Every profile, so a demo producer goes too.
-    await compose(['down', ...(values.clean ? ['--volumes'] : [])], process.env, ['demo']).catch(async (error: Error) => {
-      // Without an engine nothing can be running: forget the state instead of failing forever.
-      if ((await dockerEngine()).answers) throw error;
-    });
+    await compose(['down', ...(values.clean ? ['--volumes'] : [])], process.env, ['demo']).catch(
+      async (error: Error) => {
+        // Without an engine nothing can be running: forget the state instead of failing forever.
+        if ((await dockerEngine()).answers) throw error;
+      },
+    );
   } else {
     await stopLocalServices(say);
     if (state?.startedStack) {
@@ -208,12 +241,17 @@ async function ps(): Promise<void> {
   if (state?.mode === 'compose') return compose(['ps'], process.env, ['demo']);
   say(state ? `The lab runs locally (no Docker).` : 'The lab is not up (`make up` starts it).');
   for (const { name, pid, answering, port } of await stackStatus()) {
-    say(`  ${name.padEnd(16)} ${(pid ? `running (pid ${pid})` : 'stopped').padEnd(22)} ${answering ? 'answers' : 'does not answer'} on 127.0.0.1:${port}`);
+    say(
+      `  ${name.padEnd(16)} ${(pid ? `running (pid ${pid})` : 'stopped').padEnd(22)} ${answering ? 'answers' : 'does not answer'} on 127.0.0.1:${port}`,
+    );
   }
-  const endpoints = state ? new Map(httpEndpoints(state).map(({ service, baseUrl }) => [service.name, baseUrl])) : new Map<string, string>();
+  const endpoints = state
+    ? new Map(httpEndpoints(state).map(({ service, baseUrl }) => [service.name, baseUrl]))
+    : new Map<string, string>();
   for (const { name, pid, oneShot } of await localServiceStatus()) {
     const url = endpoints.get(name);
-    const health = url && pid ? ((await answersOk(`${url}/health`)) ? `healthy at ${url}` : `not healthy at ${url}`) : '';
+    const health =
+      url && pid ? ((await answersOk(`${url}/health`)) ? `healthy at ${url}` : `not healthy at ${url}`) : '';
     const running = pid ? `running (pid ${pid})` : oneShot ? 'one-shot, runs at up' : 'stopped';
     say(`  ${name.padEnd(16)} ${running.padEnd(22)} ${health}`);
   }
@@ -222,11 +260,16 @@ async function ps(): Promise<void> {
 async function logs(service: string | undefined): Promise<void> {
   const lines = Number(values.lines);
   const state = await readLabState();
-  if (state?.mode === 'compose') return compose(['logs', `--tail=${lines}`, ...(service ? [service] : [])], process.env, ['demo']);
-  const ours = (await localServiceStatus()).map(({ name, logFile }) => ({ name, read: () => tailFile(logFile, lines) }));
+  if (state?.mode === 'compose')
+    return compose(['logs', `--tail=${lines}`, ...(service ? [service] : [])], process.env, ['demo']);
+  const ours = (await localServiceStatus()).map(({ name, logFile }) => ({
+    name,
+    read: () => tailFile(logFile, lines),
+  }));
   const stack = COMPONENTS.map((name) => ({ name, read: () => logTail(name, lines) }));
   const chosen = [...stack, ...ours].filter(({ name }) => service === undefined || name === service);
-  if (chosen.length === 0) throw new Error(`no service named ${service}; one of ${[...stack, ...ours].map(({ name }) => name).join(', ')}`);
+  if (chosen.length === 0)
+    throw new Error(`no service named ${service}; one of ${[...stack, ...ours].map(({ name }) => name).join(', ')}`);
   for (const { name, read } of chosen) say(`==> ${name} <==\n${(await read()) || '(empty)'}\n`);
 }
 

@@ -37,7 +37,8 @@ const LOG_LINES = 100;
 
 function componentArgument(value: string | undefined): ComponentName {
   const component = COMPONENTS.find((name) => name === value);
-  if (!component) throw new StackError(`expected a component (${COMPONENTS.join(', ')}), got ${value ?? 'nothing'}\n\n${USAGE}`);
+  if (!component)
+    throw new StackError(`expected a component (${COMPONENTS.join(', ')}), got ${value ?? 'nothing'}\n\n${USAGE}`);
   return component;
 }
 

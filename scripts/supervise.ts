@@ -31,10 +31,19 @@ let delay = FIRST_DELAY_MS;
 for (;;) {
   const started = Date.now();
   child = spawn(process.execPath, ['--import', 'tsx', entrypoint, ...args], { stdio: 'inherit' });
-  const [code, signal] = (await new Promise((resolve) => child!.once('exit', (...result) => resolve(result)))) as [number | null, NodeJS.Signals | null];
+  const [code, signal] = (await new Promise((resolve) => child!.once('exit', (...result) => resolve(result)))) as [
+    number | null,
+    NodeJS.Signals | null,
+  ];
   if (stopping !== undefined || code === 0) process.exit(code ?? 1);
   if (Date.now() - started >= STABLE_MS) delay = FIRST_DELAY_MS;
-  const line = { supervisor: entrypoint, exitCode: code, signal, restartInMs: delay, msg: 'service exited unasked; restarting it' };
+  const line = {
+    supervisor: entrypoint,
+    exitCode: code,
+    signal,
+    restartInMs: delay,
+    msg: 'service exited unasked; restarting it',
+  };
   console.log(JSON.stringify({ level: 40, time: Date.now(), ...line }));
   await sleep(delay);
   if (stopping !== undefined) process.exit(1);

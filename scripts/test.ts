@@ -61,7 +61,9 @@ try {
         env.SCHEMA_REGISTRY_URL = stack.registryUrl;
         env.LOCAL_STACK = '1';
       }
-      await phase('unit and integration tests', () => nodeTest(['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'], env));
+      await phase('unit and integration tests', () =>
+        nodeTest(['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'], env),
+      );
       // Scenarios last, and also when a test above failed: they are independent and say more.
       await phase('scenarios', () => nodeTest(['tests/scenarios/**/*.test.ts'], env));
     }
@@ -74,7 +76,9 @@ try {
 
 console.log('\n== make test');
 for (const { name, seconds, error } of phases) {
-  console.log(`  ${error ? 'FAIL' : 'PASS'}  ${name.padEnd(28)} ${seconds.toFixed(1).padStart(6)} s${error ? `  ${error.message}` : ''}`);
+  console.log(
+    `  ${error ? 'FAIL' : 'PASS'}  ${name.padEnd(28)} ${seconds.toFixed(1).padStart(6)} s${error ? `  ${error.message}` : ''}`,
+  );
 }
 const failed = phases.some((result) => result.error !== undefined);
 console.log(failed ? '\ntests failed (the runner output above shows which)' : '\nall passed');

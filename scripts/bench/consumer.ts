@@ -2,7 +2,7 @@
 // decode through the registry, validate, process, aggregate, commit in
 // Kafka transactions) against Kafka's ConsumerPerformance on the same topic.
 import { BenchLab, runJavaTool, type BenchEnvironment, type PipelineRun } from './lab.ts';
-import { formatCount, formatNumber, formatRatio, perSecond } from './measure.ts';
+import { formatCount, formatNumber, formatRatio } from './measure.ts';
 import { summarizeProfile } from './profile.ts';
 import { section, type Section } from './report.ts';
 
@@ -30,7 +30,8 @@ export function parseConsumerPerformance(stdout: string): JavaConsumerFigures {
   const header = lines.findIndex((line) => line.startsWith('start.time'));
   const values = lines[header + 1]?.split(',').map((cell) => cell.trim());
   const names = lines[header]?.split(',').map((cell) => cell.trim());
-  if (header < 0 || values === undefined || names === undefined) throw new Error(`ConsumerPerformance printed no figures:\n${stdout.slice(-1000)}`);
+  if (header < 0 || values === undefined || names === undefined)
+    throw new Error(`ConsumerPerformance printed no figures:\n${stdout.slice(-1000)}`);
   const field = (name: string) => Number(values[names.indexOf(name)]);
   return {
     records: field('data.consumed.in.nMsg'),
@@ -79,8 +80,13 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
       const perf = await runConsumerPerformance(env, lab.topics.orders, options.records);
       java.push(perf.figures);
       if (run === 1) result.commands.push(perf.command);
-      env.say(`consumer: ConsumerPerformance ${formatCount(perf.figures.fetchRecordsPerSecond)} records/s; now kafkajs alone`);
-      const bare = await lab.kafkajsFloor('consume', options.records, { label: `floor-${run}`, group: `${lab.group}-floor-${run}` });
+      env.say(
+        `consumer: ConsumerPerformance ${formatCount(perf.figures.fetchRecordsPerSecond)} records/s; now kafkajs alone`,
+      );
+      const bare = await lab.kafkajsFloor('consume', options.records, {
+        label: `floor-${run}`,
+        group: `${lab.group}-floor-${run}`,
+      });
       floor.push(bare.rate);
       if (run === 1) result.commands.push(bare.command);
       env.say(`consumer: kafkajs alone ${formatCount(bare.rate)} records/s`);
@@ -91,7 +97,12 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
         if (run === 1) result.commands.push(pipeline.child.command);
         env.say(`consumer: services/consumer ${describe(variant)} ${formatCount(pipeline.rate)} orders/s`);
         if (env.profile && run === 1 && pipeline.profile) {
-          result.profiles.push(await summarizeProfile(pipeline.profile, `the consumer ${describe(variant)} (whole process, start-up included)`));
+          result.profiles.push(
+            await summarizeProfile(
+              pipeline.profile,
+              `the consumer ${describe(variant)} (whole process, start-up included)`,
+            ),
+          );
         }
       }
     }
@@ -128,13 +139,13 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
       `${formatCount(options.records)} orders on ${lab.topics.orders.replace(lab.prefix, '<prefix>')} (${lab.partitions} partitions). ConsumerPerformance only ` +
         'counts records and bytes (read_uncommitted, no decoding, no commits in transactions); the pipeline does all of the work of the service. ' +
         '"kafkajs alone" is a kafkajs consumer with the service\'s fetch settings whose eachBatch only counts: what kafkajs itself costs, ' +
-        'so the rest of the gap is the pipeline\'s per-record work and its transactions (see the profile).',
+        "so the rest of the gap is the pipeline's per-record work and its transactions (see the profile).",
     );
     if (options.variants.some((variant) => 'COMMIT_MAX_RECORDS' in variant)) {
       result.notes.push(
         'COMMIT_MAX_RECORDS is the most records one transaction covers (default 2000). A commit costs the same five sequential requests ' +
           'whatever its size (AddPartitionsToTxn, Produce of the order-stats record, AddOffsetsToTxn, TxnOffsetCommit, EndTxn), so larger ' +
-          "transactions make fewer of them. A transaction also ends at COMMIT_MAX_BYTES of dead letters and retry records (512 KiB), so " +
+          'transactions make fewer of them. A transaction also ends at COMMIT_MAX_BYTES of dead letters and retry records (512 KiB), so ' +
           "that a partition's dead letters never outgrow the broker's message.max.bytes in one record batch.",
       );
     }

@@ -58,7 +58,9 @@ async function fillDlq(lab: BenchLab, env: BenchEnvironment, schemaId: number, r
         } else if (i % 10 < 8) {
           failureClass = 'retries-exhausted';
           attempts = 4;
-          error = new TransientError(`downstream timed out for order ${order.orderId} (injected fault, attempt 4 of 5 failing)`);
+          error = new TransientError(
+            `downstream timed out for order ${order.orderId} (injected fault, attempt 4 of 5 failing)`,
+          );
           value = await serde.encode(schemaId, order);
         } else {
           failureClass = 'undecodable';
@@ -90,7 +92,12 @@ async function fillDlq(lab: BenchLab, env: BenchEnvironment, schemaId: number, r
 }
 
 async function load(url: string, seconds: number, overallRate?: number): Promise<Result> {
-  return autocannon({ url, connections: CONNECTIONS, duration: seconds, ...(overallRate === undefined ? {} : { overallRate }) });
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    ...(overallRate === undefined ? {} : { overallRate }),
+  });
 }
 
 export async function benchDlqService(env: BenchEnvironment, options: DlqOptions): Promise<Section> {
@@ -113,24 +120,33 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
 
     const port = await freePort();
     const spawnedAt = Date.now();
-    const service = await lab.spawnNode('services/dlq-service/main.ts', { label: 'dlq-service', env: { HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) } });
+    const service = await lab.spawnNode('services/dlq-service/main.ts', {
+      label: 'dlq-service',
+      env: { HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) },
+    });
     result.commands.push(service.command);
     const base = `http://127.0.0.1:${port}`;
     const built = await service.waitForLog(/DLQ index built/, 30 * 60_000);
     while (!(await answersOk(`${base}/ready`))) {
-      if (service.child.exitCode !== null) throw new Error(`the DLQ service exited (${service.child.exitCode}); see ${service.logFile}`);
+      if (service.child.exitCode !== null)
+        throw new Error(`the DLQ service exited (${service.child.exitCode}); see ${service.logFile}`);
       if (Date.now() - spawnedAt > 30 * 60_000) throw new Error('the DLQ service never became ready');
       await sleep(50);
     }
     const readyMs = Date.now() - spawnedAt;
-    if (Number(built.records) !== options.records) throw new Error(`the index holds ${String(built.records)} records, expected ${options.records}`);
+    if (Number(built.records) !== options.records)
+      throw new Error(`the index holds ${String(built.records)} records, expected ${options.records}`);
 
     const first = (await (await fetch(`${base}/dlq`)).json()) as { total: number; items: unknown[] };
-    if (first.total !== options.records) throw new Error(`GET /dlq says total ${first.total}, expected ${options.records}`);
+    if (first.total !== options.records)
+      throw new Error(`GET /dlq says total ${first.total}, expected ${options.records}`);
 
     const cases = [
       { name: 'GET /dlq', url: `${base}/dlq` },
-      { name: 'GET /dlq?failureClass=permanent&product=laptop', url: `${base}/dlq?failureClass=permanent&product=laptop` },
+      {
+        name: 'GET /dlq?failureClass=permanent&product=laptop',
+        url: `${base}/dlq?failureClass=permanent&product=laptop`,
+      },
     ];
     const rows: (string | number)[][] = [];
     let target: Result | undefined;
@@ -155,7 +171,12 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
     await service.stop();
     const [profileFile] = await service.profiles();
     if (env.profile && profileFile) {
-      result.profiles.push(await summarizeProfile(profileFile, 'the DLQ service (whole process: start-up, index rebuild and every load run)'));
+      result.profiles.push(
+        await summarizeProfile(
+          profileFile,
+          'the DLQ service (whole process: start-up, index rebuild and every load run)',
+        ),
+      );
     }
 
     result.tables.push({
@@ -175,7 +196,9 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
       ],
       rows,
     });
-    result.notes.push('autocannon runs in the benchmark process, the service in its own; both share the machine with the broker.');
+    result.notes.push(
+      'autocannon runs in the benchmark process, the service in its own; both share the machine with the broker.',
+    );
     result.targets.push({
       figure: `DLQ list p99 at ${formatCount(options.ratePerSecond)} req/s, ${formatCount(options.records)} records`,
       target: `< ${DLQ_TARGET_P99_MS} ms`,

@@ -32,8 +32,17 @@ const records = Number(values.records);
 const { mode, topic } = values;
 const brokers = process.env.KAFKA_BROKERS?.split(',');
 const registryUrl = process.env.SCHEMA_REGISTRY_URL;
-if ((mode !== 'produce' && mode !== 'consume') || !topic || !Number.isInteger(records) || records <= 0 || !brokers || !registryUrl) {
-  process.stderr.write('usage: kafkajs-floor.ts --mode produce|consume --topic T --records N [--group G], with KAFKA_BROKERS and SCHEMA_REGISTRY_URL set\n');
+if (
+  (mode !== 'produce' && mode !== 'consume') ||
+  !topic ||
+  !Number.isInteger(records) ||
+  records <= 0 ||
+  !brokers ||
+  !registryUrl
+) {
+  process.stderr.write(
+    'usage: kafkajs-floor.ts --mode produce|consume --topic T --records N [--group G], with KAFKA_BROKERS and SCHEMA_REGISTRY_URL set\n',
+  );
   process.exit(2);
 }
 const logger = createLogger('kafkajs-floor', 'error');

@@ -47,7 +47,10 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
     await lab.start();
     for (let run = 1; run <= options.repeats; run += 1) {
       for (const variant of variants) {
-        const produced = await lab.produce({ count: options.records, seed: run }, { label: `producer-${variant.version}-${run}`, kafkajsDir: variant.dir });
+        const produced = await lab.produce(
+          { count: options.records, seed: run },
+          { label: `producer-${variant.version}-${run}`, kafkajsDir: variant.dir },
+        );
         assertLoaded(produced.child.usage(), variant);
         variant.producer.push(produced);
         if (run === 1) result.commands.push(produced.command);
@@ -57,11 +60,17 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
     const total = await lab.recordCount(lab.topics.orders);
     for (let run = 1; run <= options.repeats; run += 1) {
       for (const variant of variants) {
-        const pipeline = await lab.runPipeline(total, { label: `consumer-${variant.version}-${run}`, kafkajsDir: variant.dir, idleMs: options.idleMs });
+        const pipeline = await lab.runPipeline(total, {
+          label: `consumer-${variant.version}-${run}`,
+          kafkajsDir: variant.dir,
+          idleMs: options.idleMs,
+        });
         assertLoaded(pipeline.child.usage(), variant);
         variant.consumer.push(pipeline);
         if (run === 1) result.commands.push(pipeline.child.command);
-        env.say(`kafkajs ${variant.version}: consumer ${formatCount(pipeline.rate)} orders/s, idle CPU ${formatNumber(pipeline.idleCpuMs ?? Number.NaN, 0)} ms`);
+        env.say(
+          `kafkajs ${variant.version}: consumer ${formatCount(pipeline.rate)} orders/s, idle CPU ${formatNumber(pipeline.idleCpuMs ?? Number.NaN, 0)} ms`,
+        );
       }
     }
     const best = <T>(items: T[], value: (item: T) => number) => items.reduce((a, b) => (value(b) > value(a) ? b : a));
@@ -116,5 +125,6 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
 function assertLoaded(usage: { kafkajs: string | undefined } | undefined, variant: Variant): void {
   const loaded = usage?.kafkajs ?? '';
   const expected = variant.dir ?? join(REPO_ROOT, 'node_modules/kafkajs');
-  if (!loaded.includes(expected)) throw new Error(`kafkajs ${variant.version} was meant to run, but the process loaded ${loaded || 'no kafkajs'}`);
+  if (!loaded.includes(expected))
+    throw new Error(`kafkajs ${variant.version} was meant to run, but the process loaded ${loaded || 'no kafkajs'}`);
 }

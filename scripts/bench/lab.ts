@@ -60,7 +60,9 @@ export function uniqueName(prefix: string): string {
 /** A command line as someone would type it from the repository root. */
 export function commandLine(command: string, args: readonly string[], env: Record<string, string> = {}): string {
   const quote = (word: string) => (/^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`);
-  const shown = [command === process.execPath ? 'node' : command, ...args].map((word) => quote(word.startsWith(REPO_ROOT) ? relative(REPO_ROOT, word) : word));
+  const shown = [command === process.execPath ? 'node' : command, ...args].map((word) =>
+    quote(word.startsWith(REPO_ROOT) ? relative(REPO_ROOT, word) : word),
+  );
   return [...Object.entries(env).map(([name, value]) => `${name}=${quote(value)}`), ...shown].join(' ');
 }
 
@@ -127,8 +129,12 @@ export class ServiceChild {
     for (;;) {
       const found = this.logLines.find((line) => msg.test(String(line.msg)));
       if (found) return found;
-      if (this.child.exitCode !== null) throw new Error(`${this.command} exited with ${this.child.exitCode} before logging ${msg}; see ${this.logFile}`);
-      if (Date.now() > deadline) throw new Error(`${this.command} did not log ${msg} within ${timeoutMs} ms; see ${this.logFile}`);
+      if (this.child.exitCode !== null)
+        throw new Error(
+          `${this.command} exited with ${this.child.exitCode} before logging ${msg}; see ${this.logFile}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(`${this.command} did not log ${msg} within ${timeoutMs} ms; see ${this.logFile}`);
       await sleep(50);
     }
   }
@@ -251,7 +257,10 @@ export class BenchLab {
   }
 
   async createTopic(topic: string, numPartitions: number): Promise<void> {
-    await this.kafkaAdmin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }], waitForLeaders: true });
+    await this.kafkaAdmin.createTopics({
+      topics: [{ topic, numPartitions, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
     this.extraTopics.push(topic);
   }
 
@@ -276,10 +285,23 @@ export class BenchLab {
   async spawnNode(entrypoint: string, options: NodeOptions): Promise<ServiceChild> {
     const logDir = join(this.env.workDir, 'logs');
     await mkdir(logDir, { recursive: true });
-    const profileDir = this.env.profile ? join(this.env.workDir, 'profiles', `${this.name}-${options.label}`) : undefined;
-    const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', '--import', CHILD_HOOKS];
+    const profileDir = this.env.profile
+      ? join(this.env.workDir, 'profiles', `${this.name}-${options.label}`)
+      : undefined;
+    const nodeArgs = [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      '--import',
+      'tsx',
+      '--import',
+      CHILD_HOOKS,
+    ];
     const args = [...nodeArgs, join(REPO_ROOT, entrypoint), ...(options.args ?? [])];
-    const variables = { ...this.serviceEnv, HTTP_PORT: '0', ...options.env, ...(options.kafkajsDir ? { BENCH_KAFKAJS_DIR: options.kafkajsDir } : {}) };
+    const variables = {
+      ...this.serviceEnv,
+      HTTP_PORT: '0',
+      ...options.env,
+      ...(options.kafkajsDir ? { BENCH_KAFKAJS_DIR: options.kafkajsDir } : {}),
+    };
     const command = commandLine(process.execPath, args, variables);
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
@@ -309,12 +331,25 @@ export class BenchLab {
   }
 
   /** kafkajs alone on the lab's orders topic, with the services' client settings (scripts/bench/kafkajs-floor.ts). */
-  async kafkajsFloor(mode: 'produce' | 'consume', records: number, options: { label: string; group?: string }): Promise<{ rate: number; command: string }> {
-    const args = ['--mode', mode, '--topic', this.topics.orders, '--records', String(records), ...(options.group ? ['--group', options.group] : [])];
+  async kafkajsFloor(
+    mode: 'produce' | 'consume',
+    records: number,
+    options: { label: string; group?: string },
+  ): Promise<{ rate: number; command: string }> {
+    const args = [
+      '--mode',
+      mode,
+      '--topic',
+      this.topics.orders,
+      '--records',
+      String(records),
+      ...(options.group ? ['--group', options.group] : []),
+    ];
     const child = await this.spawnNode('scripts/bench/kafkajs-floor.ts', { label: options.label, args });
     const { code } = await child.exited;
     const line = child.logLines.find((entry) => entry.msg === 'floor');
-    if (code !== 0 || line === undefined) throw new Error(`kafkajs-floor.ts --mode ${mode} failed (exit ${code}); see ${child.logFile}`);
+    if (code !== 0 || line === undefined)
+      throw new Error(`kafkajs-floor.ts --mode ${mode} failed (exit ${code}); see ${child.logFile}`);
     return { rate: (Number(line.records) * 1000) / Number(line.ms), command: child.command };
   }
 
@@ -330,22 +365,32 @@ export class BenchLab {
    * (and then the retry topics) to the end. Polls the committed offsets every
    * 50 ms, which bounds the timing error.
    */
-  async drain(options: Omit<NodeOptions, 'args'> & { group: string; timeoutMs: number }): Promise<DrainResult & { child: ServiceChild }> {
-    const child = await this.spawnNode('services/consumer/main.ts', { ...options, env: { CONSUMER_GROUP: options.group, ...options.env } });
+  async drain(
+    options: Omit<NodeOptions, 'args'> & { group: string; timeoutMs: number },
+  ): Promise<DrainResult & { child: ServiceChild }> {
+    const child = await this.spawnNode('services/consumer/main.ts', {
+      ...options,
+      env: { CONSUMER_GROUP: options.group, ...options.env },
+    });
     const joined = await child.waitForLog(/joined the consumer group/, 60_000);
     const joinedAt = Number(joined.time);
     const deadline = Date.now() + options.timeoutMs;
     const until = async (what: string, done: () => Promise<boolean>) => {
       for (;;) {
         if (await done()) return Date.now();
-        if (child.child.exitCode !== null) throw new Error(`the consumer exited (${child.child.exitCode}) while ${what}; see ${child.logFile}`);
-        if (Date.now() > deadline) throw new Error(`the consumer did not finish ${what} within ${options.timeoutMs} ms; see ${child.logFile}`);
+        if (child.child.exitCode !== null)
+          throw new Error(`the consumer exited (${child.child.exitCode}) while ${what}; see ${child.logFile}`);
+        if (Date.now() > deadline)
+          throw new Error(`the consumer did not finish ${what} within ${options.timeoutMs} ms; see ${child.logFile}`);
         await sleep(50);
       }
     };
-    const ordersDoneAt = await until('the orders topic', () => caughtUp(this.kafkaAdmin, options.group, this.topics.orders));
+    const ordersDoneAt = await until('the orders topic', () =>
+      caughtUp(this.kafkaAdmin, options.group, this.topics.orders),
+    );
     const allDoneAt = await until('the retry topics', async () => {
-      for (const topic of this.retryTopics) if (!(await caughtUp(this.kafkaAdmin, options.group, topic, 1))) return false;
+      for (const topic of this.retryTopics)
+        if (!(await caughtUp(this.kafkaAdmin, options.group, topic, 1))) return false;
       return true;
     });
     const cpuMs = await child.cpuMs();
@@ -373,7 +418,9 @@ export class BenchLab {
     const counted = (await this.aggregate(group, records)).count;
     const deadLetters = await this.recordCount(this.topics.dlq);
     if (counted !== records || deadLetters !== 0) {
-      throw new Error(`the consumer counted ${counted} of ${records} orders and dead-lettered ${deadLetters}; see ${drained.child.logFile}`);
+      throw new Error(
+        `the consumer counted ${counted} of ${records} orders and dead-lettered ${deadLetters}; see ${drained.child.logFile}`,
+      );
     }
     const [profile] = await drained.child.profiles();
     return { ...drained, rate: perSecond(records, drained.ordersDoneAt - drained.joinedAt), idleCpuMs, profile };
@@ -390,7 +437,11 @@ export class BenchLab {
 }
 
 /** Runs one of Kafka's Java tools (kafka-tools 3.9.1 on the local stack's classpath) and returns its stdout. */
-export async function runJavaTool(env: BenchEnvironment, mainClass: string, args: string[]): Promise<{ stdout: string; command: string }> {
+export async function runJavaTool(
+  env: BenchEnvironment,
+  mainClass: string,
+  args: string[],
+): Promise<{ stdout: string; command: string }> {
   const log4j = join(env.workDir, 'log4j.properties');
   // Warnings only, on stderr: stdout is left to the tool's figures.
   await writeFile(

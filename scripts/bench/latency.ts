@@ -76,7 +76,11 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
           if (message.value === null) continue;
           const stats = parseStatsRecord(message.value);
           if (stats?.kind !== 'totals' || stats.topic !== lab.topics.orders || stats.group !== lab.group) continue;
-          seen[stats.partition]!.push({ nextOffset: Number(stats.nextOffset), seenAt, computedAt: Date.parse(stats.updatedAt) });
+          seen[stats.partition]!.push({
+            nextOffset: Number(stats.nextOffset),
+            seenAt,
+            computedAt: Date.parse(stats.updatedAt),
+          });
         }
       },
     });
@@ -100,7 +104,12 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
         const messages: Message[] = [];
         for (let index = orders.length; index < due; index += 1) {
           const order = factory.order();
-          const sent: SentOrder = { dueAt: started + (index * 1000) / options.ratePerSecond, partition: index % lab.partitions, offset: -1, ackedAt: -1 };
+          const sent: SentOrder = {
+            dueAt: started + (index * 1000) / options.ratePerSecond,
+            partition: index % lab.partitions,
+            offset: -1,
+            ackedAt: -1,
+          };
           maxLagMs = Math.max(maxLagMs, now - sent.dueAt);
           orders.push(sent);
           batch.push(sent);
@@ -127,9 +136,12 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
     const producedSeconds = (performance.now() - started) / 1000;
 
     // Wait for the aggregate to cover the last order of every partition.
-    const lastOffsets = Array.from({ length: lab.partitions }, (_, p) => Math.max(-1, ...orders.filter((o) => o.partition === p).map((o) => o.offset)));
+    const lastOffsets = Array.from({ length: lab.partitions }, (_, p) =>
+      Math.max(-1, ...orders.filter((o) => o.partition === p).map((o) => o.offset)),
+    );
     const deadline = Date.now() + 60_000;
-    while (lastOffsets.some((last, p) => (seen[p]!.at(-1)?.nextOffset ?? 0) <= last) && Date.now() < deadline) await sleep(20);
+    while (lastOffsets.some((last, p) => (seen[p]!.at(-1)?.nextOffset ?? 0) <= last) && Date.now() < deadline)
+      await sleep(20);
 
     const endToEnd: number[] = [];
     const computed: number[] = [];
@@ -147,10 +159,14 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
     }
     await consumer.stop();
     const [profileFile] = await consumer.profiles();
-    if (env.profile && profileFile) result.profiles.push(await summarizeProfile(profileFile, 'the consumer at 1,000 orders/s (whole process)'));
+    if (env.profile && profileFile)
+      result.profiles.push(await summarizeProfile(profileFile, 'the consumer at 1,000 orders/s (whole process)'));
 
     const e2e = summarize(endToEnd);
-    const row = (label: string, s: Summary) => [label, ...[s.p50, s.p95, s.p99, s.max, s.mean].map((v) => formatNumber(v, 1))];
+    const row = (label: string, s: Summary) => [
+      label,
+      ...[s.p50, s.p95, s.p99, s.max, s.mean].map((v) => formatNumber(v, 1)),
+    ];
     result.tables.push({
       headers: ['from due to …', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean ms'],
       rows: [
@@ -164,7 +180,7 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
         `${formatCount(total / producedSeconds)}/s; the scheduler was at most ${formatNumber(maxLagMs, 1)} ms late.` +
         (missing > 0 ? ` **${missing} orders were never seen in the aggregate within 60 s.**` : ''),
       'The middle row uses the updatedAt field the consumer writes into each order-stats record just before its transaction; the ' +
-        'difference to the last row is the commit (stats record, offsets, EndTxn) plus the reader\'s fetch.',
+        "difference to the last row is the commit (stats record, offsets, EndTxn) plus the reader's fetch.",
     );
     result.targets.push({
       figure: `end-to-end p99 at ${formatCount(options.ratePerSecond)} orders/s`,

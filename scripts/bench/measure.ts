@@ -103,7 +103,9 @@ export async function machineFacts(options: { kafkaJarsDir: string; registryUrl:
   const jars = await readdir(options.kafkaJarsDir).catch(() => [] as string[]);
   const kafkaJar = jars.find((name) => /^kafka_[\d.]+-[\d.]+\.jar$/.test(name));
   const toolsJar = jars.find((name) => /^kafka-tools-[\d.]+\.jar$/.test(name));
-  const kafkajs = JSON.parse(await readFile(join(import.meta.dirname, '../../node_modules/kafkajs/package.json'), 'utf8')) as { version: string };
+  const kafkajs = JSON.parse(
+    await readFile(join(import.meta.dirname, '../../node_modules/kafkajs/package.json'), 'utf8'),
+  ) as { version: string };
   return {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -174,7 +176,9 @@ export async function waitForQuiet(options: {
       quietSince = undefined;
     }
     if (now - started >= options.timeoutMs) return { quiet: false, waitedMs: now - started, load };
-    options.say(`load ${formatLoad(load)}; waiting for the 1-minute load to stay below ${options.threshold} for ${options.quietForMs / 1000} s`);
+    options.say(
+      `load ${formatLoad(load)}; waiting for the 1-minute load to stay below ${options.threshold} for ${options.quietForMs / 1000} s`,
+    );
     await sleep(options.pollMs);
   }
 }

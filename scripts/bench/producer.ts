@@ -26,7 +26,11 @@ export interface JavaProducerFigures {
 }
 
 /** Mean Avro value size (wire format: magic byte, schema id, Avro) and key size of the orders the producer sends. */
-export async function orderRecordSize(registryUrl: string, schemaId: number, sample = 10_000): Promise<{ valueBytes: number; keyBytes: number }> {
+export async function orderRecordSize(
+  registryUrl: string,
+  schemaId: number,
+  sample = 10_000,
+): Promise<{ valueBytes: number; keyBytes: number }> {
   const serde = new Serde(registryUrl);
   const factory = new OrderFactory(SEED);
   let valueBytes = 0;
@@ -55,7 +59,12 @@ export function parseProducerPerformance(stdout: string): JavaProducerFigures {
   };
 }
 
-export async function runProducerPerformance(env: BenchEnvironment, topic: string, records: number, recordSize: number) {
+export async function runProducerPerformance(
+  env: BenchEnvironment,
+  topic: string,
+  records: number,
+  recordSize: number,
+) {
   const { stdout, command } = await runJavaTool(env, 'org.apache.kafka.tools.ProducerPerformance', [
     '--topic',
     topic,
@@ -94,7 +103,9 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
     const java: JavaProducerFigures[] = [];
     const floor: number[] = [];
     for (let run = 1; run <= options.repeats; run += 1) {
-      env.say(`producer: run ${run}/${options.repeats}, ${formatCount(options.records)} orders through services/producer/main.ts`);
+      env.say(
+        `producer: run ${run}/${options.repeats}, ${formatCount(options.records)} orders through services/producer/main.ts`,
+      );
       const produced = await lab.produce({ count: options.records, seed: SEED + run }, { label: `producer-${run}` });
       ours.push({ rate: produced.ratePerSecond, cpuMs: produced.cpuMs });
       if (run === 1) result.commands.push(produced.command);
@@ -102,14 +113,19 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
       const perf = await runProducerPerformance(env, perfTopic, options.records, recordSize);
       java.push(perf.figures);
       if (run === 1) result.commands.push(perf.command);
-      env.say(`producer: ProducerPerformance ${formatCount(perf.figures.recordsPerSecond)} records/s; now kafkajs alone`);
+      env.say(
+        `producer: ProducerPerformance ${formatCount(perf.figures.recordsPerSecond)} records/s; now kafkajs alone`,
+      );
       const bare = await lab.kafkajsFloor('produce', options.records, { label: `floor-${run}` });
       floor.push(bare.rate);
       if (run === 1) result.commands.push(bare.command);
       env.say(`producer: kafkajs alone ${formatCount(bare.rate)} records/s`);
       if (env.profile && run === 1) {
         const [file] = await produced.child.profiles();
-        if (file) result.profiles.push(await summarizeProfile(file, 'the producer (whole process, including start-up and planning the orders)'));
+        if (file)
+          result.profiles.push(
+            await summarizeProfile(file, 'the producer (whole process, including start-up and planning the orders)'),
+          );
       }
     }
     const best = ours.reduce((a, b) => (b.rate > a.rate ? b : a));
@@ -140,7 +156,13 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
           floor.map((rate) => formatCount(rate)).join(', '),
           `${formatRatio(Math.max(...floor) / bestJava.recordsPerSecond)} of ProducerPerformance`,
         ],
-        ['ratio: services/producer ÷ ProducerPerformance', formatRatio(ratio), formatRatio(oursMb(best.rate) / bestJava.mbPerSecond), '', ''],
+        [
+          'ratio: services/producer ÷ ProducerPerformance',
+          formatRatio(ratio),
+          formatRatio(oursMb(best.rate) / bestJava.mbPerSecond),
+          '',
+          '',
+        ],
       ],
     });
     result.notes.push(

@@ -39,13 +39,17 @@ const LIBRARIES: [RegExp, string][] = [
   [/\/node_modules\/(avsc|@kafkajs\/confluent-schema-registry)\//, 'Avro and the registry client'],
   [/\/node_modules\/(prom-client|pino|sonic-boom|thread-stream)\//, 'metrics and logging'],
   [/\/node_modules\/(tsx|esbuild|get-tsconfig)\//, 'start-up: loading and compiling modules'],
-  [/\/node_modules\/(fastify|@fastify\/[^/]+|fast-json-stringify|find-my-way|avvio|ajv|fast-uri|light-my-request)\//, 'Fastify'],
+  [
+    /\/node_modules\/(fastify|@fastify\/[^/]+|fast-json-stringify|find-my-way|avvio|ajv|fast-uri|light-my-request)\//,
+    'Fastify',
+  ],
   [/\/node_modules\//, 'other libraries'],
 ];
 
 /** The component a frame belongs to; undefined for native and Node-internal frames, which count for their caller. */
 function componentOf(url: string): string | undefined {
-  if (url.startsWith('node:internal/modules') || url.startsWith('node:internal/main')) return 'start-up: loading and compiling modules';
+  if (url.startsWith('node:internal/modules') || url.startsWith('node:internal/main'))
+    return 'start-up: loading and compiling modules';
   if (url === '' || url.startsWith('node:')) return undefined;
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
   for (const [pattern, name] of LIBRARIES) if (pattern.test(path)) return name;
@@ -56,21 +60,32 @@ function componentOf(url: string): string | undefined {
 function location(url: string, line: number): string {
   if (url === '') return '(native)';
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
-  const shown = path.includes('/node_modules/') ? path.slice(path.lastIndexOf('/node_modules/') + 14) : path.startsWith(REPO_ROOT) ? relative(REPO_ROOT, path) : path;
+  const shown = path.includes('/node_modules/')
+    ? path.slice(path.lastIndexOf('/node_modules/') + 14)
+    : path.startsWith(REPO_ROOT)
+      ? relative(REPO_ROOT, path)
+      : path;
   return `${shown}:${line + 1}`;
 }
 
 export async function summarizeProfile(file: string, label: string, topCount = 15): Promise<ProfileSummary> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const selfMicros = new Map<number, number>();
-  profile.samples.forEach((nodeId, i) => selfMicros.set(nodeId, (selfMicros.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  for (const [i, nodeId] of profile.samples.entries()) {
+    selfMicros.set(nodeId, (selfMicros.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
   const byFunction = new Map<string, ProfileRow>();
   let total = 0;
   for (const node of profile.nodes) {
     const micros = selfMicros.get(node.id) ?? 0;
     total += micros;
     const { functionName, url, lineNumber } = node.callFrame;
-    const row = { functionName: functionName || '(anonymous)', location: location(url, lineNumber), selfMs: 0, percent: 0 };
+    const row = {
+      functionName: functionName || '(anonymous)',
+      location: location(url, lineNumber),
+      selfMs: 0,
+      percent: 0,
+    };
     const key = `${row.functionName} ${row.location}`;
     const entry = byFunction.get(key) ?? row;
     entry.selfMs += micros / 1000;

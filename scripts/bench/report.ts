@@ -33,11 +33,11 @@ export function section(id: string, title: string, method: string): Section {
 }
 
 export function markdownTable({ headers, rows }: Table): string {
-  const escape = (cell: string | number) => String(cell).replaceAll('|', '\\|');
+  const escapeCell = (cell: string | number) => String(cell).replaceAll('|', '\\|');
   return [
-    `| ${headers.map(escape).join(' | ')} |`,
+    `| ${headers.map(escapeCell).join(' | ')} |`,
     `| ${headers.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+    ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
   ].join('\n');
 }
 
@@ -100,7 +100,12 @@ export function renderResults(run: RunInfo, sections: Section[]): string {
     '',
   ];
   if (run.failures.length > 0) {
-    lines.push('## Benchmarks that failed', '', ...run.failures.map((f) => `- ${f.id}: ${f.message.split('\n')[0]}`), '');
+    lines.push(
+      '## Benchmarks that failed',
+      '',
+      ...run.failures.map((f) => `- ${f.id}: ${f.message.split('\n')[0]}`),
+      '',
+    );
   }
   for (const s of sections) {
     lines.push(`## ${s.title}`, '', s.method, '');
@@ -122,7 +127,12 @@ export function renderResults(run: RunInfo, sections: Section[]): string {
         '',
         markdownTable({
           headers: ['self ms', 'share', 'function', 'where'],
-          rows: profile.top.map((row) => [formatCount(row.selfMs), `${formatNumber(row.percent, 1)} %`, row.functionName, row.location]),
+          rows: profile.top.map((row) => [
+            formatCount(row.selfMs),
+            `${formatNumber(row.percent, 1)} %`,
+            row.functionName,
+            row.location,
+          ]),
         }),
         '',
       );

@@ -148,16 +148,20 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const startedAt = new Date();
-const out = flags.out ?? (smoke ? join(REPO_ROOT, '.cache/bench/smoke/RESULTS.md') : join(REPO_ROOT, 'bench/RESULTS.md'));
+const out =
+  flags.out ?? (smoke ? join(REPO_ROOT, '.cache/bench/smoke/RESULTS.md') : join(REPO_ROOT, 'bench/RESULTS.md'));
 const workDir = join(REPO_ROOT, '.cache/bench', startedAt.toISOString().replaceAll(':', '-'));
 await mkdir(workDir, { recursive: true });
 const say = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 async function endpoints(): Promise<{ brokers: string; registryUrl: string; startedStack: boolean }> {
   const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL } = process.env;
-  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL) return { brokers: KAFKA_BROKERS, registryUrl: SCHEMA_REGISTRY_URL, startedStack: false };
+  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL)
+    return { brokers: KAFKA_BROKERS, registryUrl: SCHEMA_REGISTRY_URL, startedStack: false };
   if (KAFKA_BROKERS || SCHEMA_REGISTRY_URL) {
-    process.stderr.write('Set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then the local stack is used).\n');
+    process.stderr.write(
+      'Set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then the local stack is used).\n',
+    );
     process.exit(2);
   }
   say('no KAFKA_BROKERS / SCHEMA_REGISTRY_URL: using the local stack');
@@ -175,7 +179,11 @@ if (!smoke && !flags['no-wait']) {
     timeoutMs: quietMinutes * 60_000,
     say,
   });
-  say(quiet.quiet ? `machine is quiet (load ${formatLoad(quiet.load)})` : `machine never became quiet (load ${formatLoad(quiet.load)}); measuring anyway`);
+  say(
+    quiet.quiet
+      ? `machine is quiet (load ${formatLoad(quiet.load)})`
+      : `machine never became quiet (load ${formatLoad(quiet.load)}); measuring anyway`,
+  );
 }
 
 const env: BenchEnvironment = { brokers: brokers.split(','), registryUrl, workDir, profile: flags.profile, say };
@@ -209,7 +217,9 @@ async function measure(id: BenchmarkId, run: () => Promise<Section>): Promise<vo
   say(`${id}: starting (load ${formatLoad(loadBefore)})`);
   try {
     const result = await run();
-    result.notes.push(`Load average (1 / 5 / 15 min) when this benchmark started: ${formatLoad(loadBefore)}; when it ended: ${formatLoad(loadAverages())}.`);
+    result.notes.push(
+      `Load average (1 / 5 / 15 min) when this benchmark started: ${formatLoad(loadBefore)}; when it ended: ${formatLoad(loadAverages())}.`,
+    );
     sections.push(result);
     for (const table of result.tables) process.stdout.write(`\n${result.title}\n${markdownTable(table)}\n`);
   } catch (error) {
@@ -225,19 +235,38 @@ await measure('consumer', () =>
   benchConsumer(env, { records: sizes.consumerRecords, repeats: sizes.repeats, variants: consumerVariants }),
 );
 await measure('latency', () =>
-  benchLatency(env, { ratePerSecond: sizes.latencyRate, seconds: sizes.latencySeconds, warmUpSeconds: sizes.latencyWarmUpSeconds }),
+  benchLatency(env, {
+    ratePerSecond: sizes.latencyRate,
+    seconds: sizes.latencySeconds,
+    warmUpSeconds: sizes.latencyWarmUpSeconds,
+  }),
 );
-await measure('storm', () => benchStorm(env, { records: { blocking: sizes.stormBlockingRecords, topics: sizes.stormTopicsRecords }, transientShare: 0.1, retryBaseMs: sizes.stormRetryBaseMs }));
+await measure('storm', () =>
+  benchStorm(env, {
+    records: { blocking: sizes.stormBlockingRecords, topics: sizes.stormTopicsRecords },
+    transientShare: 0.1,
+    retryBaseMs: sizes.stormRetryBaseMs,
+  }),
+);
 await measure('serde', () => benchSerde(env, { msPerCase: sizes.serdeMs }));
-await measure('dlq', () => benchDlqService(env, { records: sizes.dlqRecords, seconds: sizes.dlqSeconds, ratePerSecond: sizes.dlqRate }));
+await measure('dlq', () =>
+  benchDlqService(env, { records: sizes.dlqRecords, seconds: sizes.dlqSeconds, ratePerSecond: sizes.dlqRate }),
+);
 await measure('kafkajs', async () => {
   const dir = flags['kafkajs-dir'];
   if (!existsSync(join(dir, 'package.json'))) {
     const skipped = section('kafkajs', 'kafkajs 2.2.3 against 2.2.4', `Not measured: no kafkajs package in ${dir}.`);
-    skipped.notes.push('Install one outside the repository with `npm install --prefix /tmp/kafkajs-223 kafkajs@2.2.3`, or pass --kafkajs-dir.');
+    skipped.notes.push(
+      'Install one outside the repository with `npm install --prefix /tmp/kafkajs-223 kafkajs@2.2.3`, or pass --kafkajs-dir.',
+    );
     return skipped;
   }
-  return benchKafkajsVersions(env, { otherKafkajsDir: dir, records: sizes.versionsRecords, repeats: sizes.repeats, idleMs: sizes.versionsIdleMs });
+  return benchKafkajsVersions(env, {
+    otherKafkajsDir: dir,
+    records: sizes.versionsRecords,
+    repeats: sizes.repeats,
+    idleMs: sizes.versionsIdleMs,
+  });
 });
 await measure('profile', async () => {
   // Separate runs under --cpu-prof, so that the profiler's overhead stays out of the figures above.
@@ -252,7 +281,11 @@ await measure('profile', async () => {
   );
   const producer = await benchProducer(profiled, { records: sizes.profileRecords, repeats: 1 });
   const consumer = await benchConsumer(profiled, { records: sizes.profileRecords, repeats: 1, variants: [] });
-  const dlq = await benchDlqService(profiled, { records: sizes.dlqRecords, seconds: Math.min(10, sizes.dlqSeconds), ratePerSecond: sizes.dlqRate });
+  const dlq = await benchDlqService(profiled, {
+    records: sizes.dlqRecords,
+    seconds: Math.min(10, sizes.dlqSeconds),
+    ratePerSecond: sizes.dlqRate,
+  });
   const storm = await benchStorm(profiled, {
     records: { blocking: sizes.stormBlockingRecords, topics: sizes.stormTopicsRecords },
     transientShare: 0.1,

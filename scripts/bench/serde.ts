@@ -42,7 +42,11 @@ export async function benchSerde(env: BenchEnvironment, options: { msPerCase: nu
     },
     {
       name: "services' Serde: registry wire format (cached schema, async)",
-      bytes: (await Promise.all(orders.map((order) => serde.encode(schemaId, order)))).reduce((sum, bytes) => sum + bytes.length, 0) / SAMPLE,
+      bytes:
+        (await Promise.all(orders.map((order) => serde.encode(schemaId, order)))).reduce(
+          (sum, bytes) => sum + bytes.length,
+          0,
+        ) / SAMPLE,
       round: async () => {
         for (const order of orders) await serde.decode(await serde.encode(schemaId, order));
         return orders.length;
@@ -74,7 +78,12 @@ export async function benchSerde(env: BenchEnvironment, options: { msPerCase: nu
   const json = measured.find((m) => m.name === JSON_CASE)!.opsPerSecond;
   result.tables.push({
     headers: ['', 'encode + decode ops/s', 'ratio to JSON.stringify/parse', 'bytes per order'],
-    rows: measured.map((m) => [m.name, formatCount(m.opsPerSecond), formatRatio(m.opsPerSecond / json), formatNumber(m.bytes, 1)]),
+    rows: measured.map((m) => [
+      m.name,
+      formatCount(m.opsPerSecond),
+      formatRatio(m.opsPerSecond / json),
+      formatNumber(m.bytes, 1),
+    ]),
   });
   result.notes.push(
     "The wire format adds 5 bytes (magic byte, schema id) to avsc's output. Serde's cost over avsc is the registry client's per-call work " +

@@ -32,18 +32,33 @@ interface StormRun {
   profile: ProfileSummary | undefined;
 }
 
-async function runScenario(env: BenchEnvironment, options: StormOptions, mode: StormRun['mode'], storm: boolean): Promise<StormRun> {
+async function runScenario(
+  env: BenchEnvironment,
+  options: StormOptions,
+  mode: StormRun['mode'],
+  storm: boolean,
+): Promise<StormRun> {
   const records = options.records[mode];
-  const settings = { FAULT_INJECTION: 'true', RETRY_MODE: mode, RETRY_BASE_MS: String(options.retryBaseMs), MAX_RETRIES: '3' };
+  const settings = {
+    FAULT_INJECTION: 'true',
+    RETRY_MODE: mode,
+    RETRY_BASE_MS: String(options.retryBaseMs),
+    MAX_RETRIES: '3',
+  };
   const lab = new BenchLab(env, `storm-${mode}-${storm ? 'storm' : 'clean'}`, settings);
   try {
     await lab.start();
     const transient = storm ? Math.round(records * options.transientShare) : 0;
     const healthy = records - transient;
     await lab.produce({ count: healthy, transient, 'fail-times': 1, seed: 5 }, { label: 'fill' });
-    env.say(`storm: ${mode}, ${storm ? `${formatCount(transient)} of ${formatCount(records)} orders failing once` : 'clean'}`);
+    env.say(
+      `storm: ${mode}, ${storm ? `${formatCount(transient)} of ${formatCount(records)} orders failing once` : 'clean'}`,
+    );
     const drained = await lab.runPipeline(records, { label: 'consumer', timeoutMs: 60 * 60_000 });
-    const profile = env.profile && drained.profile ? await summarizeProfile(drained.profile, `the consumer, ${mode} mode, ${storm ? 'storm' : 'clean'} run`) : undefined;
+    const profile =
+      env.profile && drained.profile
+        ? await summarizeProfile(drained.profile, `the consumer, ${mode} mode, ${storm ? 'storm' : 'clean'} run`)
+        : undefined;
     const run = {
       mode,
       storm,
@@ -101,24 +116,36 @@ export async function benchStorm(env: BenchEnvironment, options: StormOptions): 
         met: ratio >= STORM_TARGET,
       });
     } else {
-      result.targets.push({ figure: 'blocking mode: healthy orders/s during the storm ÷ clean run', target: '(none; for comparison)', measured: formatRatio(ratio), met: undefined });
+      result.targets.push({
+        figure: 'blocking mode: healthy orders/s during the storm ÷ clean run',
+        target: '(none; for comparison)',
+        measured: formatRatio(ratio),
+        met: undefined,
+      });
     }
   }
   result.tables.push({
-    headers: ['', 'orders per run', 'clean: orders/s', 'storm: healthy orders/s', 'ratio', 'storm: all orders/s incl. retries'],
+    headers: [
+      '',
+      'orders per run',
+      'clean: orders/s',
+      'storm: healthy orders/s',
+      'ratio',
+      'storm: all orders/s incl. retries',
+    ],
     rows,
   });
   result.notes.push(
     `In a storm run ${percent} % of the orders fail once. In blocking mode each failure holds its partition for the backoff ` +
       `(${options.retryBaseMs} ms here; 1 s by default, which makes blocking mode 10× slower still), so a blocking run costs about ` +
       'failures × backoff whatever its size, and uses fewer orders; in topics mode a failure costs a record on the retry topic in the ' +
-      'same transaction, and the run is large enough that start-up costs (opening the retry topics\' transactional producers) do not ' +
+      "same transaction, and the run is large enough that start-up costs (opening the retry topics' transactional producers) do not " +
       'weigh on the ratio.',
     'Blocking mode pays more than the backoff per failure: while every partition of the consumer is paused, kafkajs sleeps ' +
       'maxWaitTimeInMs (250 ms) before it fetches again, and a resumed partition waits for the long-poll fetch in progress on the others.',
     'Topics mode: a failed order costs an error with its stack trace, a log line, and a retry record with eight headers that is ' +
       'produced in the transaction and fetched and decoded again, several times the CPU of a healthy order. Draining a backlog, the ' +
-      'consumer is CPU-bound (one Node thread), so that work comes out of the healthy orders\' throughput; see the profiles of the ' +
+      "consumer is CPU-bound (one Node thread), so that work comes out of the healthy orders' throughput; see the profiles of the " +
       'clean and storm runs under Profiles.',
   );
   return result;

@@ -45,7 +45,9 @@ export function readComposeFile(): ComposeService[] {
 
 function parseComposeFile(): ComposeService[] {
   // Merge keys (<<) are YAML 1.1; Compose resolves them, so we do too.
-  const document = parse(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as { services?: Record<string, RawService> };
+  const document = parse(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as {
+    services?: Record<string, RawService>;
+  };
   return Object.entries(document.services ?? {}).map(([name, raw]) => ({
     name,
     image: raw.image,
@@ -55,7 +57,12 @@ function parseComposeFile(): ComposeService[] {
     profiles: raw.profiles ?? [],
     dependsOn: Array.isArray(raw.depends_on)
       ? Object.fromEntries(raw.depends_on.map((dependency) => [dependency, 'service_started' as const]))
-      : Object.fromEntries(Object.entries(raw.depends_on ?? {}).map(([dependency, { condition }]) => [dependency, condition ?? 'service_started'])),
+      : Object.fromEntries(
+          Object.entries(raw.depends_on ?? {}).map(([dependency, { condition }]) => [
+            dependency,
+            condition ?? 'service_started',
+          ]),
+        ),
     ports: (raw.ports ?? []).map(String),
     healthcheck: raw.healthcheck,
   }));
@@ -70,7 +77,9 @@ function environmentOf(environment: RawService['environment']): Record<string, s
       }),
     );
   }
-  return Object.fromEntries(Object.entries(environment ?? {}).map(([name, value]) => [name, value === null ? null : String(value)]));
+  return Object.fromEntries(
+    Object.entries(environment ?? {}).map(([name, value]) => [name, value === null ? null : String(value)]),
+  );
 }
 
 /**
@@ -78,15 +87,21 @@ function environmentOf(environment: RawService['environment']): Record<string, s
  * ${VAR:-default} (default when unset or empty) and ${VAR-default} (when unset).
  */
 export function interpolate(value: string, env: Record<string, string | undefined>): string {
-  return value.replace(/\$\{(\w+)(?:(:?)-([^}]*))?\}/g, (_, name: string, colon: string | undefined, fallback: string | undefined) => {
-    const set = env[name];
-    if (fallback === undefined) return set ?? '';
-    return set === undefined || (colon === ':' && set === '') ? fallback : set;
-  });
+  return value.replace(
+    /\$\{(\w+)(?:(:?)-([^}]*))?\}/g,
+    (_, name: string, colon: string | undefined, fallback: string | undefined) => {
+      const set = env[name];
+      if (fallback === undefined) return set ?? '';
+      return set === undefined || (colon === ':' && set === '') ? fallback : set;
+    },
+  );
 }
 
 /** A service's environment as Compose hands it to the container. */
-export function resolvedEnvironment(service: ComposeService, env: Record<string, string | undefined>): Record<string, string> {
+export function resolvedEnvironment(
+  service: ComposeService,
+  env: Record<string, string | undefined>,
+): Record<string, string> {
   const resolved: Record<string, string> = {};
   for (const [name, value] of Object.entries(service.environment)) {
     const final = value === null ? env[name] : interpolate(value, env);
@@ -116,7 +131,8 @@ export function startOrder(services: ComposeService[]): ComposeService[] {
   const ordered: ComposeService[] = [];
   const visit = (service: ComposeService, path: string[]): void => {
     if (ordered.includes(service)) return;
-    if (path.includes(service.name)) throw new Error(`compose.yaml: depends_on cycle ${[...path, service.name].join(' -> ')}`);
+    if (path.includes(service.name))
+      throw new Error(`compose.yaml: depends_on cycle ${[...path, service.name].join(' -> ')}`);
     for (const dependency of Object.keys(service.dependsOn)) {
       const next = byName.get(dependency);
       if (next) visit(next, [...path, service.name]);
@@ -128,10 +144,16 @@ export function startOrder(services: ComposeService[]): ComposeService[] {
 }
 
 /** The host port Compose publishes for a container port of the service. */
-export function publishedPort(service: ComposeService, containerPort: number, env: Record<string, string | undefined>): number | undefined {
+export function publishedPort(
+  service: ComposeService,
+  containerPort: number,
+  env: Record<string, string | undefined>,
+): number | undefined {
   for (const mapping of service.ports) {
     // [host-ip:]host-port:container-port[/protocol]
-    const parts = interpolate(mapping, env).replace(/\/\w+$/, '').split(':');
+    const parts = interpolate(mapping, env)
+      .replace(/\/\w+$/, '')
+      .split(':');
     if (parts.length >= 2 && Number(parts.at(-1)) === containerPort) return Number(parts.at(-2));
   }
   return undefined;

@@ -12,13 +12,19 @@ const DOCKER_INFO_TIMEOUT_MS = 10_000;
 
 export async function dockerEngine(): Promise<EngineCheck> {
   try {
-    const { stdout } = await execFileAsync('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: DOCKER_INFO_TIMEOUT_MS });
+    const { stdout } = await execFileAsync('docker', ['info', '--format', '{{.ServerVersion}}'], {
+      timeout: DOCKER_INFO_TIMEOUT_MS,
+    });
     return { answers: true, version: stdout.trim() };
   } catch (error) {
     const { code, stderr, killed } = error as { code?: string | number; stderr?: string; killed?: boolean };
     if (code === 'ENOENT') return { answers: false, reason: 'the docker command is not installed' };
-    if (killed) return { answers: false, reason: `\`docker info\` did not answer within ${DOCKER_INFO_TIMEOUT_MS / 1000} s` };
-    const line = (stderr ?? '').split('\n').find((text) => text.trim() !== '')?.trim();
+    if (killed)
+      return { answers: false, reason: `\`docker info\` did not answer within ${DOCKER_INFO_TIMEOUT_MS / 1000} s` };
+    const line = (stderr ?? '')
+      .split('\n')
+      .find((text) => text.trim() !== '')
+      ?.trim();
     return { answers: false, reason: `\`docker info\`: ${line ?? String(error)}` };
   }
 }
@@ -33,7 +39,9 @@ export async function composeCommand(): Promise<string[]> {
       await execFileAsync('docker-compose', ['version'], { timeout: 10_000 });
       return ['docker-compose'];
     } catch {
-      throw new Error('Neither `docker compose` nor `docker-compose` is installed; install the Compose plugin (https://docs.docker.com/compose/install/).');
+      throw new Error(
+        'Neither `docker compose` nor `docker-compose` is installed; install the Compose plugin (https://docs.docker.com/compose/install/).',
+      );
     }
   }
 }

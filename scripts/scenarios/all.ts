@@ -9,6 +9,13 @@ import { replayScenario } from './replay.ts';
 import { retryScenario } from './retry.ts';
 import { isMain, main, type Scenario } from './scenario.ts';
 
-export const scenarios: readonly Scenario[] = [dlqScenario, retryScenario, replayScenario, crashScenario, evolutionScenario, faultsScenario];
+export const scenarios: readonly Scenario[] = [
+  dlqScenario,
+  retryScenario,
+  replayScenario,
+  crashScenario,
+  evolutionScenario,
+  faultsScenario,
+];
 
 if (isMain(import.meta.url)) await main(scenarios);

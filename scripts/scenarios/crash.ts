@@ -23,14 +23,31 @@ export const crashScenario: Scenario = {
     victim.kill('SIGKILL');
     await victim.exited;
     const atKill = (await dlq.orderStats()).count;
-    s.check('the consumer was killed mid-stream', atKill < inputs.count, `killed with ${atKill} of ${inputs.count} orders counted`);
+    s.check(
+      'the consumer was killed mid-stream',
+      atKill < inputs.count,
+      `killed with ${atKill} of ${inputs.count} orders counted`,
+    );
     s.startConsumer();
 
     const truth = await producing;
     const expected = expectedStats([truth], s.consumerConfig.MAX_RETRIES);
-    const { deadLetters, stats } = await s.outcome({ deadLetters: inputs.invalid + inputs.poison, orders: expected.count });
-    s.equal('aggregate equals the ground truth (count, sum, average, per product)', stats, expected, `${stats.count} orders, average ${stats.average}`);
-    s.equal('every bad order is in the DLQ exactly once, nothing else', deadLetters.map((item) => item.key).sort(), [...truth.keys.invalid, ...truth.keys.poison].sort(), `${deadLetters.length} dead letters`);
+    const { deadLetters, stats } = await s.outcome({
+      deadLetters: inputs.invalid + inputs.poison,
+      orders: expected.count,
+    });
+    s.equal(
+      'aggregate equals the ground truth (count, sum, average, per product)',
+      stats,
+      expected,
+      `${stats.count} orders, average ${stats.average}`,
+    );
+    s.equal(
+      'every bad order is in the DLQ exactly once, nothing else',
+      deadLetters.map((item) => item.key).sort(),
+      [...truth.keys.invalid, ...truth.keys.poison].sort(),
+      `${deadLetters.length} dead letters`,
+    );
   },
 };
 

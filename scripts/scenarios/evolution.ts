@@ -22,24 +22,41 @@ export const evolutionScenario: Scenario = {
   async run(s) {
     const registryUrl = s.lab.env.SCHEMA_REGISTRY_URL!;
     const subject = valueSubject(s.lab.topics.orders);
-    const versions = async () => (await (await fetch(`${registryUrl}/subjects/${subject}/versions`)).json()) as number[];
+    const versions = async () =>
+      (await (await fetch(`${registryUrl}/subjects/${subject}/versions`)).json()) as number[];
 
     const truths = [];
     for (const schema of [V1, V2, V1, V2]) truths.push(await s.lab.produce({ count: BATCH, schema }));
     const [v1, v2] = truths;
     const registered = await versions();
-    s.check('v2 is registered as a new version with its own id', v1!.schemaId !== v2!.schemaId && registered.length === 2, `ids ${v1!.schemaId} (v1), ${v2!.schemaId} (v2); versions ${JSON.stringify(registered)}`);
+    s.check(
+      'v2 is registered as a new version with its own id',
+      v1!.schemaId !== v2!.schemaId && registered.length === 2,
+      `ids ${v1!.schemaId} (v1), ${v2!.schemaId} (v2); versions ${JSON.stringify(registered)}`,
+    );
 
     const serde = new Serde(registryUrl);
-    const decoded = await Promise.all((await s.lab.readAll(s.lab.topics.orders)).map(async ({ message }) => (await serde.decode(message.value)).value));
+    const decoded = await Promise.all(
+      (await s.lab.readAll(s.lab.topics.orders)).map(async ({ message }) => (await serde.decode(message.value)).value),
+    );
     const withCurrency = decoded.filter((order) => order.currency === 'EUR').length;
-    s.equal('the topic holds v1 and v2 orders interleaved (v2 ones carry currency)', withCurrency, 2 * BATCH, `${decoded.length - withCurrency} v1, ${withCurrency} v2`);
+    s.equal(
+      'the topic holds v1 and v2 orders interleaved (v2 ones carry currency)',
+      withCurrency,
+      2 * BATCH,
+      `${decoded.length - withCurrency} v1, ${withCurrency} v2`,
+    );
 
     s.startConsumer();
     await s.startDlqService();
     const expected = expectedStats(truths, s.consumerConfig.MAX_RETRIES);
     const { deadLetters, stats } = await s.outcome({ deadLetters: 0, orders: expected.count });
-    s.equal('the consumer processes v1 and v2 orders alike', stats, expected, `${stats.count} orders, average ${stats.average}`);
+    s.equal(
+      'the consumer processes v1 and v2 orders alike',
+      stats,
+      expected,
+      `${stats.count} orders, average ${stats.average}`,
+    );
     s.equal('none is dead-lettered', deadLetters.length, 0);
 
     const refused = await s.lab.produce({ count: 1, schema: V3 }).then(
@@ -47,14 +64,26 @@ export const evolutionScenario: Scenario = {
       (error: Error) => error.message,
     );
     // The registry's own words, from its last "incompatible" on (Apicurio and Confluent phrase it differently).
-    const why = refused.slice(Math.max(0, refused.lastIndexOf('ncompatible') - 1)).split(/["\n]/)[0]!.slice(0, 200);
-    s.check('the producer refuses to start with v3, saying the registry found it incompatible', /refused to register/.test(refused) && /[Ii]ncompatible/.test(refused), why);
+    const why = refused
+      .slice(Math.max(0, refused.lastIndexOf('ncompatible') - 1))
+      .split(/["\n]/)[0]!
+      .slice(0, 200);
+    s.check(
+      'the producer refuses to start with v3, saying the registry found it incompatible',
+      /refused to register/.test(refused) && /[Ii]ncompatible/.test(refused),
+      why,
+    );
     const direct = await fetch(`${registryUrl}/subjects/${subject}/versions`, {
       method: 'POST',
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
       body: JSON.stringify({ schema: await readSchemaFile(new URL(`../../${V3}`, import.meta.url)) }),
     });
-    s.equal('the registry answers 409 Conflict to v3', direct.status, 409, `${direct.status}, error_code ${((await direct.json()) as { error_code?: number }).error_code}`);
+    s.equal(
+      'the registry answers 409 Conflict to v3',
+      direct.status,
+      409,
+      `${direct.status}, error_code ${((await direct.json()) as { error_code?: number }).error_code}`,
+    );
     s.equal('the subject still has only v1 and v2', await versions(), [1, 2]);
   },
 };

@@ -50,20 +50,33 @@ async function runCase(
     () => false,
   );
   const health = await consumer.get('/health').catch(() => ({ status: 0 }));
-  const outcome: Outcome = { counted: lab.stats().count, deadLetters: await lab.deadLetters(), stalled: !drained || health.status !== 200 };
+  // A DLQ that cannot be read to its end (a transaction left open) is a stall too.
+  const deadLetters = await lab.deadLetters().catch(() => undefined);
+  const outcome: Outcome = {
+    counted: lab.stats().count,
+    deadLetters: deadLetters ?? [],
+    stalled: !drained || health.status !== 200 || deadLetters === undefined,
+  };
   const keys = outcome.deadLetters.map((letter) => letter.key);
   const wanted = new Set(expected.deadLettered);
-  const lost = Math.max(0, expected.counted - outcome.counted) + expected.deadLettered.filter((key) => !keys.includes(key)).length;
+  const lost =
+    Math.max(0, expected.counted - outcome.counted) + expected.deadLettered.filter((key) => !keys.includes(key)).length;
   const twice =
-    Math.max(0, outcome.counted - expected.counted) + (keys.length - new Set(keys).size) + keys.filter((key) => !wanted.has(key)).length;
+    Math.max(0, outcome.counted - expected.counted) +
+    (keys.length - new Set(keys).size) +
+    keys.filter((key) => !wanted.has(key)).length;
   const problem = await extra(outcome);
   const row =
     `in ${input.records} | counted ${outcome.counted} of ${expected.counted} | dead-lettered ${keys.length} of ` +
     `${expected.deadLettered.length} | lost ${lost} | counted twice ${twice} | stalled ${outcome.stalled ? 'yes' : 'no'}`;
-  s.check(name, lost === 0 && twice === 0 && !outcome.stalled && problem === undefined, problem ? `${row} | ${problem}` : row);
+  s.check(
+    name,
+    lost === 0 && twice === 0 && !outcome.stalled && problem === undefined,
+    problem ? `${row} | ${problem}` : row,
+  );
 }
 
-async function withLab(s: ScenarioContext, settings: Record<string, string>, body: (lab: Lab) => Promise<void>): Promise<void> {
+async function withLab(settings: Record<string, string>, body: (lab: Lab) => Promise<void>): Promise<void> {
   const lab = new Lab(settings);
   try {
     await lab.start();
@@ -77,79 +90,135 @@ const BUILT_INS = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'va
 
 async function builtInProductNames(s: ScenarioContext): Promise<void> {
   const { lab } = s;
-  const orders = BUILT_INS.flatMap((product, i) => [1, 2].map((n) => ({ orderId: `builtin-${i}-${n}`, product, price: 10 * n })));
-  await lab.send(lab.topics.orders, await Promise.all(orders.map(async (order) => ({ key: order.orderId, value: await lab.encode(order) }))));
+  const orders = BUILT_INS.flatMap((product, i) =>
+    [1, 2].map((n) => ({ orderId: `builtin-${i}-${n}`, product, price: 10 * n })),
+  );
+  await lab.send(
+    lab.topics.orders,
+    await Promise.all(orders.map(async (order) => ({ key: order.orderId, value: await lab.encode(order) }))),
+  );
   const consumer = lab.startConsumer();
   const dlq = await s.startDlqService();
-  await runCase(s, 'product names that are object built-ins', { records: orders.length, expected: { counted: orders.length, deadLettered: [] }, lab, consumer }, async () => {
-    const stats = await dlq.orderStats().catch((error: Error) => error);
-    if (stats instanceof Error) return `GET /stats/orders: ${stats.message}`;
-    const wrong = BUILT_INS.filter((name) => !Object.hasOwn(stats.products, name) || stats.products[name]?.count !== 2 || stats.products[name]?.average !== 15);
-    if (wrong.length > 0) return `GET /stats/orders miscounts ${wrong.join(', ')}: ${JSON.stringify(stats.products)}`;
-    return stats.average === 15 ? undefined : `average ${stats.average}, expected 15`;
-  });
+  await runCase(
+    s,
+    'product names that are object built-ins',
+    { records: orders.length, expected: { counted: orders.length, deadLettered: [] }, lab, consumer },
+    async () => {
+      const stats = await dlq.orderStats().catch((error: Error) => error);
+      if (stats instanceof Error) return `GET /stats/orders: ${stats.message}`;
+      const wrong = BUILT_INS.filter(
+        (name) =>
+          !Object.hasOwn(stats.products, name) ||
+          stats.products[name]?.count !== 2 ||
+          stats.products[name]?.average !== 15,
+      );
+      if (wrong.length > 0) return `GET /stats/orders miscounts ${wrong.join(', ')}: ${JSON.stringify(stats.products)}`;
+      return stats.average === 15 ? undefined : `average ${stats.average}, expected 15`;
+    },
+  );
 }
 
 const OVERSIZED_BYTES = 1_048_000;
 
 async function oversizedUndecodableRecord(s: ScenarioContext): Promise<void> {
-  await withLab(s, {}, async (lab) => {
+  await withLab({}, async (lab) => {
     // Not the wire format (no magic byte 0): undecodable, and too large for the DLQ with its headers.
     await lab.send(lab.topics.orders, [{ key: 'oversized', value: Buffer.alloc(OVERSIZED_BYTES, 0x7b), partition: 0 }]);
     const truth = await lab.produce({ count: 2000 });
     const consumer = lab.startConsumer();
     const expected = { counted: truth.orders.length, deadLettered: ['oversized'] };
-    await runCase(s, `an undecodable record of ${OVERSIZED_BYTES.toLocaleString('en')} bytes, then 2,000 orders`, { records: 2001, expected, lab, consumer }, ({ deadLetters }) => {
-      const letter = deadLetters.find((candidate) => candidate.key === 'oversized');
-      if (letter === undefined) return undefined;
-      const cut = letter.headers[DLQ.truncated] ?? '';
-      const size = letter.headers[DLQ.originalValueBytes];
-      if (!cut.includes('value') || size !== String(OVERSIZED_BYTES)) return `dead letter not marked as cut (x-dlq-truncated "${cut}", size ${size})`;
-      return letter.headers[DLT.originalOffset] === '0' ? undefined : 'dead letter does not name its origin';
-    });
+    await runCase(
+      s,
+      `an undecodable record of ${OVERSIZED_BYTES.toLocaleString('en')} bytes, then 2,000 orders`,
+      { records: 2001, expected, lab, consumer },
+      ({ deadLetters }) => {
+        const letter = deadLetters.find((candidate) => candidate.key === 'oversized');
+        if (letter === undefined) return undefined;
+        const cut = letter.headers[DLQ.truncated] ?? '';
+        const size = letter.headers[DLQ.originalValueBytes];
+        if (!cut.includes('value') || size !== String(OVERSIZED_BYTES))
+          return `dead letter not marked as cut (x-dlq-truncated "${cut}", size ${size})`;
+        return letter.headers[DLT.originalOffset] === '0' ? undefined : 'dead letter does not name its origin';
+      },
+    );
   });
 }
 
 async function forgedRetryHeaders(s: ScenarioContext): Promise<void> {
-  await withLab(s, { RETRY_BASE_MS: '100' }, async (lab) => {
-    const forged = { [RETRY.originalTopic]: 'elsewhere', [RETRY.attempt]: 'not-a-number', [RETRY.originalPartition]: 'x' };
+  await withLab({ RETRY_BASE_MS: '100' }, async (lab) => {
+    const forged = {
+      [RETRY.originalTopic]: 'elsewhere',
+      [RETRY.attempt]: 'not-a-number',
+      [RETRY.originalPartition]: 'x',
+    };
     const invalid = { orderId: 'forged-invalid', product: 'mouse', price: -5 };
     const transient = { orderId: 'forged-transient', product: 'mouse', price: 5 };
     await lab.send(lab.topics.orders, [
       { key: invalid.orderId, value: await lab.encode(invalid), partition: 2, headers: forged },
-      { key: transient.orderId, value: await lab.encode(transient), partition: 2, headers: { ...forged, [FAULT_TRANSIENT_HEADER]: '1' } },
+      {
+        key: transient.orderId,
+        value: await lab.encode(transient),
+        partition: 2,
+        headers: { ...forged, [FAULT_TRANSIENT_HEADER]: '1' },
+      },
     ]);
     const consumer = lab.startConsumer();
     const expected = { counted: 1, deadLettered: [invalid.orderId] };
-    await runCase(s, 'x-retry-* headers forged on the orders topic', { records: 2, expected, lab, consumer }, ({ deadLetters }) => {
-      const letter = deadLetters.find((candidate) => candidate.key === invalid.orderId);
-      if (letter === undefined) return undefined;
-      const origin = [letter.headers[DLT.originalTopic], letter.headers[DLT.originalPartition], letter.headers[DLT.originalOffset]];
-      return origin.join('/') === `${lab.topics.orders}/2/0` ? undefined : `dead letter names origin ${origin.join('/')}`;
-    });
+    await runCase(
+      s,
+      'x-retry-* headers forged on the orders topic',
+      { records: 2, expected, lab, consumer },
+      ({ deadLetters }) => {
+        const letter = deadLetters.find((candidate) => candidate.key === invalid.orderId);
+        if (letter === undefined) return undefined;
+        const origin = [
+          letter.headers[DLT.originalTopic],
+          letter.headers[DLT.originalPartition],
+          letter.headers[DLT.originalOffset],
+        ];
+        return origin.join('/') === `${lab.topics.orders}/2/0`
+          ? undefined
+          : `dead letter names origin ${origin.join('/')}`;
+      },
+    );
   });
 }
 
 async function malformedRetryEnvelope(s: ScenarioContext): Promise<void> {
-  await withLab(s, {}, async (lab) => {
+  await withLab({}, async (lab) => {
     const order = { orderId: 'bad-envelope', product: 'dock', price: 80 };
     const retryTopic = lab.retryTopics()[0]!;
-    await lab.send(retryTopic, [{ key: order.orderId, value: await lab.encode(order), partition: 1, headers: { [RETRY.attempt]: '1', [RETRY.dueAt]: '0' } }]);
+    await lab.send(retryTopic, [
+      {
+        key: order.orderId,
+        value: await lab.encode(order),
+        partition: 1,
+        headers: { [RETRY.attempt]: '1', [RETRY.dueAt]: '0' },
+      },
+    ]);
     const truth = await lab.produce({ count: 20 });
     const consumer = lab.startConsumer();
     const expected = { counted: truth.orders.length, deadLettered: [order.orderId] };
-    await runCase(s, 'a retry record with a malformed envelope', { records: 21, expected, lab, consumer }, ({ deadLetters }) => {
-      const letter = deadLetters.find((candidate) => candidate.key === order.orderId);
-      if (letter === undefined) return undefined;
-      const reason = letter.headers[DLT.exceptionMessage] ?? '';
-      if (letter.headers[DLQ.failureClass] !== 'permanent' || !/x-retry-original-topic/.test(reason)) return `dead letter: ${reason}`;
-      return letter.headers[DLT.originalTopic] === retryTopic ? undefined : 'dead letter does not name the retry topic';
-    });
+    await runCase(
+      s,
+      'a retry record with a malformed envelope',
+      { records: 21, expected, lab, consumer },
+      ({ deadLetters }) => {
+        const letter = deadLetters.find((candidate) => candidate.key === order.orderId);
+        if (letter === undefined) return undefined;
+        const reason = letter.headers[DLT.exceptionMessage] ?? '';
+        if (letter.headers[DLQ.failureClass] !== 'permanent' || !/x-retry-original-topic/.test(reason))
+          return `dead letter: ${reason}`;
+        return letter.headers[DLT.originalTopic] === retryTopic
+          ? undefined
+          : 'dead letter does not name the retry topic';
+      },
+    );
   });
 }
 
 async function ordersGrownPastRetryTopics(s: ScenarioContext): Promise<void> {
-  await withLab(s, { RETRY_MODE: 'topics', RETRY_BASE_MS: '100' }, async (lab) => {
+  await withLab({ RETRY_MODE: 'topics', RETRY_BASE_MS: '100' }, async (lab) => {
     // topic-init made retry topics and DLQ with 3 partitions; orders grows to 6 afterwards.
     await lab.admin.createPartitions({ topicPartitions: [{ topic: lab.topics.orders, count: 6 }] });
     const orders = Array.from({ length: 120 }, (_, i) => ({ orderId: `grown-${i}`, product: 'chair', price: 100 + i }));
@@ -164,10 +233,15 @@ async function ordersGrownPastRetryTopics(s: ScenarioContext): Promise<void> {
     await lab.send(lab.topics.orders, messages);
     const consumer = lab.startConsumer();
     const expected = { counted: orders.length, deadLettered: [] };
-    await runCase(s, 'topics mode, orders grown to 6 partitions past its 3-partition retry topics', { records: orders.length, expected, lab, consumer }, () => {
-      const said = consumer.logs(/fewer partitions than/).length > 0;
-      return said ? undefined : 'the consumer did not report the retry topics with fewer partitions';
-    });
+    await runCase(
+      s,
+      'topics mode, orders grown to 6 partitions past its 3-partition retry topics',
+      { records: orders.length, expected, lab, consumer },
+      () => {
+        const said = consumer.logs(/fewer partitions than/).length > 0;
+        return said ? undefined : 'the consumer did not report the retry topics with fewer partitions';
+      },
+    );
   });
 }
 

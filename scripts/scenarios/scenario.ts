@@ -65,7 +65,11 @@ export class ScenarioContext {
   /** A check that `actual` deep-equals `expected`; the detail shows both when they differ. */
   equal<T>(name: string, actual: T, expected: T, detail?: string): boolean {
     const ok = isDeepStrictEqual(actual, expected);
-    return this.check(name, ok, ok ? (detail ?? JSON.stringify(actual)) : `expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+    return this.check(
+      name,
+      ok,
+      ok ? (detail ?? JSON.stringify(actual)) : `expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`,
+    );
   }
 
   /**
@@ -75,13 +79,10 @@ export class ScenarioContext {
    */
   async settle<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
     let last: { value: T } | undefined;
-    await waitUntil(
-      what,
-      async () => {
-        last = { value: await read() };
-        return done(last.value);
-      },
-    ).catch(() => undefined);
+    await waitUntil(what, async () => {
+      last = { value: await read() };
+      return done(last.value);
+    }).catch(() => undefined);
     return last === undefined ? read() : last.value;
   }
 
@@ -96,10 +97,21 @@ export class ScenarioContext {
    * number of dead letters and orders (or the deadline passes), and resolves
    * with what the API shows.
    */
-  async outcome(expected: { deadLetters: number; orders: number }): Promise<{ deadLetters: DlqItem[]; stats: StatsView }> {
+  async outcome(expected: {
+    deadLetters: number;
+    orders: number;
+  }): Promise<{ deadLetters: DlqItem[]; stats: StatsView }> {
     await waitUntil('the consumer to drain the orders and retry topics', () => this.lab.drained(1));
-    await this.settle('the DLQ service to index the dead letters', () => this.dlq.total(), (total) => total >= expected.deadLetters);
-    const stats = await this.settle('the aggregate to count the orders', () => this.dlq.orderStats(), ({ count }) => count >= expected.orders);
+    await this.settle(
+      'the DLQ service to index the dead letters',
+      () => this.dlq.total(),
+      (total) => total >= expected.deadLetters,
+    );
+    const stats = await this.settle(
+      'the aggregate to count the orders',
+      () => this.dlq.orderStats(),
+      ({ count }) => count >= expected.orders,
+    );
     return { deadLetters: await this.dlq.listAll(), stats };
   }
 
@@ -122,7 +134,11 @@ export class ScenarioContext {
   async startDlqService(): Promise<DlqApi> {
     const port = await freePort();
     const token = randomBytes(24).toString('base64url');
-    const service = this.lab.spawn('services/dlq-service/main.ts', { HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1', DLQ_API_TOKEN: token });
+    const service = this.lab.spawn('services/dlq-service/main.ts', {
+      HTTP_PORT: String(port),
+      HTTP_HOST: '127.0.0.1',
+      DLQ_API_TOKEN: token,
+    });
     this.services.push({ name: 'dlq-service', process: service });
     this.dlq = new DlqApi(`http://127.0.0.1:${port}`, token);
     const exited = service.exited.then(() => {
@@ -153,9 +169,17 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
 
 /** The PASS/FAIL table: one row per check, then one line per scenario with its time. */
 export function formatTable(results: readonly ScenarioResult[]): string {
-  const rows = results.flatMap(({ scenario, checks }) => checks.map((check) => [scenario.name, check.ok ? 'PASS' : 'FAIL', check.name, check.detail]));
-  const widths = [0, 1, 2].map((column) => Math.max(...[['scenario', 'result', 'check'], ...rows].map((row) => row[column]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd();
+  const rows = results.flatMap(({ scenario, checks }) =>
+    checks.map((check) => [scenario.name, check.ok ? 'PASS' : 'FAIL', check.name, check.detail]),
+  );
+  const widths = [0, 1, 2].map((column) =>
+    Math.max(...[['scenario', 'result', 'check'], ...rows].map((row) => row[column]!.length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell))
+      .join('  ')
+      .trimEnd();
   const summary = results.map(
     ({ scenario, passed, seconds, logDir }) =>
       `${passed ? 'PASS' : 'FAIL'}  scenario-${scenario.name.padEnd(10)} ${seconds.toFixed(1).padStart(5)} s  ${scenario.title}${logDir ? ` (service logs: ${logDir})` : ''}`,
@@ -183,7 +207,9 @@ export function formatTable(results: readonly ScenarioResult[]): string {
 export async function useLabInfrastructure(): Promise<() => Promise<void>> {
   const state = process.env.KAFKA_BROKERS || process.env.SCHEMA_REGISTRY_URL ? undefined : await readLabState();
   if (state) {
-    console.log(`Running against the lab \`make up\` started (${state.mode}): Kafka ${state.brokers}, registry ${state.registryUrl}`);
+    console.log(
+      `Running against the lab \`make up\` started (${state.mode}): Kafka ${state.brokers}, registry ${state.registryUrl}`,
+    );
     Object.assign(process.env, { KAFKA_BROKERS: state.brokers, SCHEMA_REGISTRY_URL: state.registryUrl });
   }
   // Otherwise what the integration tests use: the variables, Testcontainers or the local stack.

@@ -35,7 +35,13 @@ export async function startConsumer(
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `order-consumer-${process.pid}`, logger });
   const admin = await connectAdmin(kafka, config.KAFKA_BROKERS, 60_000);
   const retryTopics = new RetryTopics(config.ORDERS_TOPIC, config.MAX_RETRIES);
-  const destinations = new Destinations(admin, config.ORDERS_TOPIC, [config.DLQ_TOPIC, ...retryTopics.topics], config.STATS_TOPIC, logger);
+  const destinations = new Destinations(
+    admin,
+    config.ORDERS_TOPIC,
+    [config.DLQ_TOPIC, ...retryTopics.topics],
+    config.STATS_TOPIC,
+    logger,
+  );
   await destinations.refresh();
   destinations.checkCommitMaxBytes(config.COMMIT_MAX_BYTES);
   const statsReader = new StatsReader(kafka, config.STATS_TOPIC, logger);
@@ -100,7 +106,9 @@ export async function startConsumer(
     logger.info({ assignment: payload.memberAssignment }, 'joined the consumer group');
     processor.openLanes(config.ORDERS_TOPIC, payload.memberAssignment[config.ORDERS_TOPIC] ?? []);
     // Topics may have changed while the group was rebalancing.
-    destinations.refresh().catch((error: unknown) => logger.warn({ err: error }, 'could not read the partitions of the output topics'));
+    destinations
+      .refresh()
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not read the partitions of the output topics'));
   });
   consumer.on(consumer.events.REBALANCING, () => {
     health.rebalancing();

@@ -42,7 +42,11 @@ export class Destinations {
     const { topics } = await this.admin.fetchTopicMetadata({ topics: names });
     const { resources } = await this.admin.describeConfigs({
       includeSynonyms: false,
-      resources: this.topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+      resources: this.topics.map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['max.message.bytes'],
+      })),
     });
     const facts = new Map<string, TopicFacts>();
     for (const name of this.topics) {

@@ -16,11 +16,18 @@ export interface DownstreamOptions {
   latencyMs: number;
 }
 
-export async function callDownstream(order: Order, attempt: number, headers: IHeaders | undefined, options: DownstreamOptions): Promise<void> {
+export async function callDownstream(
+  order: Order,
+  attempt: number,
+  headers: IHeaders | undefined,
+  options: DownstreamOptions,
+): Promise<void> {
   if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
   if (!options.faultInjection || headerText(headers, REPLAY.count) !== undefined) return;
   const failTimes = Number(headerText(headers, FAULT_TRANSIENT_HEADER) ?? 0);
   if (attempt <= failTimes) {
-    throw new TransientError(`downstream timed out for order ${order.orderId} (injected fault, attempt ${attempt} of ${failTimes} failing)`);
+    throw new TransientError(
+      `downstream timed out for order ${order.orderId} (injected fault, attempt ${attempt} of ${failTimes} failing)`,
+    );
   }
 }

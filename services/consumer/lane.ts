@@ -56,7 +56,9 @@ export type OutgoingRecords = Map<string, Message[]>;
 /** A send that did not reach a partition it was routed to: never a silent success. */
 export class UnwrittenRecordsError extends Error {
   constructor(topic: string, partitions: number[]) {
-    super(`records for ${topic} partition(s) ${partitions.join(', ')} were not written (no such partition or no leader)`);
+    super(
+      `records for ${topic} partition(s) ${partitions.join(', ')} were not written (no such partition or no leader)`,
+    );
     this.name = 'UnwrittenRecordsError';
   }
 }
@@ -190,7 +192,12 @@ export class PartitionLane {
 }
 
 /** Totals that start again from zero at the committed offset, in a new epoch (older product records stop counting). */
-function resetTotals(deps: LaneDeps, topic: string, partition: number, stored: PartitionTotals | undefined): PartitionTotals {
+function resetTotals(
+  deps: LaneDeps,
+  topic: string,
+  partition: number,
+  stored: PartitionTotals | undefined,
+): PartitionTotals {
   return emptyTotals(deps.group, topic, partition, '-1', (stored?.epoch ?? -1) + 1);
 }
 

@@ -14,8 +14,16 @@ export function createConsumerMetrics(currentTotals: () => Tally & { average: nu
   const lagged = new Map<string, { topic: string; partition: string }>();
   return {
     registry,
-    processed: new Counter({ name: 'orders_processed_total', help: 'Orders processed and counted in the aggregate', registers: [registry] }),
-    retried: new Counter({ name: 'orders_retried_total', help: 'Retries scheduled after a transient failure', registers: [registry] }),
+    processed: new Counter({
+      name: 'orders_processed_total',
+      help: 'Orders processed and counted in the aggregate',
+      registers: [registry],
+    }),
+    retried: new Counter({
+      name: 'orders_retried_total',
+      help: 'Retries scheduled after a transient failure',
+      registers: [registry],
+    }),
     deadLettered: new Counter({
       name: 'orders_dead_lettered_total',
       help: 'Orders written to the DLQ, by failure class',
@@ -48,7 +56,7 @@ export function createConsumerMetrics(currentTotals: () => Tally & { average: nu
     },
     offsetResets: new Counter({
       name: 'consumer_offset_resets_total',
-      help: "Partitions whose committed offset was moved outside the consumer (handled as STATS_ON_OFFSET_RESET says)",
+      help: 'Partitions whose committed offset was moved outside the consumer (handled as STATS_ON_OFFSET_RESET says)',
       labelNames: ['topic', 'partition'],
       registers: [registry],
     }),

@@ -93,7 +93,10 @@ export class OrderProcessor {
   openLanes(topic: string, partitions: readonly number[]): void {
     for (const partition of partitions) {
       this.lane(topic, partition).catch((error: unknown) => {
-        this.options.logger.warn({ err: error, topic, partition }, 'could not open the partition yet; its next batch tries again');
+        this.options.logger.warn(
+          { err: error, topic, partition },
+          'could not open the partition yet; its next batch tries again',
+        );
       });
     }
   }
@@ -274,7 +277,10 @@ export class OrderProcessor {
           logger.warn({ ...log, orderId, reason: tooLarge.message }, 'dead-lettering order');
           return this.deadLetter(message, origin, 'retries-exhausted', attempt, tooLarge);
         }
-        logger.info({ ...log, orderId, reason: error.message, delayMs: delay, retryTopic: topic }, 'transient failure; sending to retry topic');
+        logger.info(
+          { ...log, orderId, reason: error.message, delayMs: delay, retryTopic: topic },
+          'transient failure; sending to retry topic',
+        );
         return { kind: 'retry', topic, message: retry };
       }
       metrics.retried.inc();
@@ -286,7 +292,13 @@ export class OrderProcessor {
   }
 
   /** The dead letter for `message`, cut to fit the DLQ topic, in its original partition where the DLQ has it. */
-  private deadLetter(message: KafkaMessage, origin: Origin, failureClass: FailureClass, attempts: number, error: Error): Outcome {
+  private deadLetter(
+    message: KafkaMessage,
+    origin: Origin,
+    failureClass: FailureClass,
+    attempts: number,
+    error: Error,
+  ): Outcome {
     const { dlqTopic: topic, destinations, lanes } = this.options;
     const letter: Message = {
       key: message.key,
@@ -301,7 +313,12 @@ export class OrderProcessor {
         failedAt: new Date(),
       }),
     };
-    return { kind: 'dead-letter', topic, failureClass, message: fitDeadLetter(letter, destinations.maxRecordBytes(topic)) };
+    return {
+      kind: 'dead-letter',
+      topic,
+      failureClass,
+      message: fitDeadLetter(letter, destinations.maxRecordBytes(topic)),
+    };
   }
 
   /** Counters move only once what they count is durable. */
@@ -310,7 +327,8 @@ export class OrderProcessor {
     metrics.processed.inc(committed.processed);
     // Blocking-mode retries are counted when scheduled: they are not written anywhere.
     if (mode === 'topics' && committed.retried > 0) metrics.retried.inc(committed.retried);
-    for (const [failureClass, count] of committed.deadLettered) metrics.deadLettered.inc({ failure_class: failureClass }, count);
+    for (const [failureClass, count] of committed.deadLettered)
+      metrics.deadLettered.inc({ failure_class: failureClass }, count);
   }
 
   /**
@@ -319,14 +337,17 @@ export class OrderProcessor {
    */
   private pausePartition(payload: EachBatchPayload, dueAt: number): void {
     const resume = payload.pause();
-    const timer = setTimeout(() => {
-      this.resumeTimers.delete(timer);
-      try {
-        resume();
-      } catch {
-        // The consumer stopped meanwhile; there is nothing to resume.
-      }
-    }, Math.max(0, dueAt - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.resumeTimers.delete(timer);
+        try {
+          resume();
+        } catch {
+          // The consumer stopped meanwhile; there is nothing to resume.
+        }
+      },
+      Math.max(0, dueAt - Date.now()),
+    );
     this.resumeTimers.add(timer);
   }
 

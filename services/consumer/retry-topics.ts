@@ -51,7 +51,10 @@ export class MalformedEnvelopeError extends OrderFailure {
 export class RetryTopics {
   readonly topics: string[];
 
-  constructor(ordersTopic: string, private readonly maxRetries: number) {
+  constructor(
+    ordersTopic: string,
+    private readonly maxRetries: number,
+  ) {
     this.topics = Array.from({ length: maxRetries }, (_, i) => retryTopicName(ordersTopic, i + 1));
   }
 
@@ -82,7 +85,9 @@ export class RetryTopics {
     };
     const attemptsBefore = Number(read(RETRY.attempt, /^\d{1,2}$/, 'a whole number of attempts'));
     if (attemptsBefore < 1 || attemptsBefore > this.maxRetries) {
-      throw new MalformedEnvelopeError(`retry record on ${topic} says ${attemptsBefore} attempts; expected 1 to ${this.maxRetries}`);
+      throw new MalformedEnvelopeError(
+        `retry record on ${topic} says ${attemptsBefore} attempts; expected 1 to ${this.maxRetries}`,
+      );
     }
     return {
       attemptsBefore,

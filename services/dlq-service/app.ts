@@ -37,10 +37,18 @@ export interface AppOptions {
 
 /** Request bodies are small JSON objects (a few filters); anything larger is refused with 413. */
 const BODY_LIMIT_BYTES = 16 * 1024;
-const REDACTED = ['req.headers.authorization', 'request.headers.authorization', 'headers.authorization', 'authorization'];
+const REDACTED = [
+  'req.headers.authorization',
+  'request.headers.authorization',
+  'headers.authorization',
+  'authorization',
+];
 
 export async function buildApp({ config, logger }: AppOptions): Promise<FastifyInstance> {
-  const log = (logger ?? createLogger('dlq-service', config.LOG_LEVEL)).child({}, { redact: { paths: REDACTED, censor: '[redacted]' } });
+  const log = (logger ?? createLogger('dlq-service', config.LOG_LEVEL)).child(
+    {},
+    { redact: { paths: REDACTED, censor: '[redacted]' } },
+  );
   const app = Fastify({
     loggerInstance: log,
     // One line per request instead, from the metrics plugin's onResponse hook.

@@ -88,7 +88,10 @@ export class DeadLetters {
 
   /** Resolves once both topics have been read to their end as of now (for tests and benchmarks). */
   async waitUntilCaughtUp(timeoutMs: number): Promise<void> {
-    await Promise.all([this.dlq.follower.waitUntilCaughtUp(timeoutMs, this.stopping.signal), this.replays.follower.waitUntilCaughtUp(timeoutMs, this.stopping.signal)]);
+    await Promise.all([
+      this.dlq.follower.waitUntilCaughtUp(timeoutMs, this.stopping.signal),
+      this.replays.follower.waitUntilCaughtUp(timeoutMs, this.stopping.signal),
+    ]);
   }
 
   get(id: string): DlqEntry | undefined {
@@ -126,7 +129,10 @@ export class DeadLetters {
         return true;
       } catch (error) {
         if (this.stopping.signal.aborted) break;
-        this.options.logger.warn({ err: error, topic: follower.topic }, 'could not tell how far the topic goes; trying again');
+        this.options.logger.warn(
+          { err: error, topic: follower.topic },
+          'could not tell how far the topic goes; trying again',
+        );
         await wait(LOAD_RETRY_MS, this.stopping.signal);
       }
     }

@@ -28,14 +28,22 @@ export function validationMessage(context: string | undefined, issue: Validation
 
 export function errorHandler(error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
   if ('validation' in error && error.validation?.[0] !== undefined) {
-    return reply.code(400).send({ statusCode: 400, error: STATUS_CODES[400], message: validationMessage(error.validationContext, error.validation[0]), code: 'INVALID_PARAMETER' });
+    return reply.code(400).send({
+      statusCode: 400,
+      error: STATUS_CODES[400],
+      message: validationMessage(error.validationContext, error.validation[0]),
+      code: 'INVALID_PARAMETER',
+    });
   }
   const status = error.statusCode ?? 500;
   if (status >= 500) {
     request.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
     // A 5xx we chose to answer (ApiError) says what to do; any other hides its internals.
     const message = error instanceof ApiError ? error.message : 'internal error; the service log has the details';
-    return reply.code(status).headers(error instanceof ApiError ? error.headers : {}).send({ statusCode: status, error: STATUS_CODES[status], message });
+    return reply
+      .code(status)
+      .headers(error instanceof ApiError ? error.headers : {})
+      .send({ statusCode: status, error: STATUS_CODES[status], message });
   }
   return reply
     .code(status)

@@ -8,7 +8,12 @@ const text = (value: unknown) => (typeof value === 'string' ? value : null);
 /** JSON has no NaN or Infinity, and an order is often dead-lettered for holding one: show them as text. */
 function jsonSafe(order: Readonly<Record<string, unknown>> | null): Record<string, unknown> | null {
   if (order === null) return null;
-  return Object.fromEntries(Object.entries(order).map(([name, value]) => [name, typeof value === 'number' && !Number.isFinite(value) ? String(value) : value]));
+  return Object.fromEntries(
+    Object.entries(order).map(([name, value]) => [
+      name,
+      typeof value === 'number' && !Number.isFinite(value) ? String(value) : value,
+    ]),
+  );
 }
 
 export function summaryView(entry: DlqEntry, state: ReplayState | undefined) {
@@ -31,7 +36,12 @@ export function summaryView(entry: DlqEntry, state: ReplayState | undefined) {
     origin:
       entry.originTopic === null
         ? null
-        : { topic: entry.originTopic, partition: entry.originPartition, offset: entry.originOffset, timestamp: entry.originTimestamp },
+        : {
+            topic: entry.originTopic,
+            partition: entry.originPartition,
+            offset: entry.originOffset,
+            timestamp: entry.originTimestamp,
+          },
     priorReplays: entry.priorReplays,
     replays: state?.count ?? 0,
     lastReplayAt: state?.history.at(-1)?.at ?? null,

@@ -96,7 +96,7 @@ export const serviceSpecs = {
     ...topics,
     ...retry,
     CONSUMER_GROUP: str({ default: 'order-processor' }),
-    FAULT_INJECTION: bool({ default: false, desc: 'honour the producer\'s fault headers (on in the lab)' }),
+    FAULT_INJECTION: bool({ default: false, desc: "honour the producer's fault headers (on in the lab)" }),
     DOWNSTREAM_LATENCY_MS: wholeNumber(0)({ default: 0 }),
     COMMIT_MAX_RECORDS: wholeNumber(1)({ default: 2000, desc: 'most records one transaction covers' }),
     // Half the broker's default message.max.bytes. Checked at start against
@@ -105,15 +105,27 @@ export const serviceSpecs = {
       default: 524_288,
       desc: 'most bytes one transaction writes (dead letters, retry and order-stats records); at most max.message.bytes of those topics',
     }),
-    INFRA_RETRY_MAX_MS: wholeNumber(100)({ default: 30_000, desc: 'cap of the wait while the registry or Kafka is down' }),
-    RESTORE_TIMEOUT_MS: wholeNumber(1000)({ default: 30_000, desc: 'most time to read the order-stats topic when taking a partition' }),
+    INFRA_RETRY_MAX_MS: wholeNumber(100)({
+      default: 30_000,
+      desc: 'cap of the wait while the registry or Kafka is down',
+    }),
+    RESTORE_TIMEOUT_MS: wholeNumber(1000)({
+      default: 30_000,
+      desc: 'most time to read the order-stats topic when taking a partition',
+    }),
     STATS_ON_OFFSET_RESET: str({
       choices: ['keep', 'zero'],
       default: 'keep',
       desc: "when the group's offset was moved outside the consumer: keep the partition's aggregate, or start it from zero",
     }),
-    HEALTH_STALL_MS: wholeNumber(1000)({ default: 60_000, desc: 'a partition failing to commit this long makes /health answer 503' }),
-    SESSION_TIMEOUT_MS: wholeNumber(6000, 300_000)({ default: 30_000, desc: 'how long a silent member keeps its partitions' }),
+    HEALTH_STALL_MS: wholeNumber(1000)({
+      default: 60_000,
+      desc: 'a partition failing to commit this long makes /health answer 503',
+    }),
+    SESSION_TIMEOUT_MS: wholeNumber(
+      6000,
+      300_000,
+    )({ default: 30_000, desc: 'how long a silent member keeps its partitions' }),
     HTTP_PORT: wholeNumber(0, 65535)({ default: 9464, desc: '/health and /metrics' }),
   },
   producer: {
@@ -127,7 +139,10 @@ export const serviceSpecs = {
     PRODUCER_POISON: wholeNumber(0)({ default: 0, desc: 'values that are not readable Avro' }),
     PRODUCER_TRANSIENT: wholeNumber(0)({ default: 0, desc: 'orders that fail transiently' }),
     PRODUCER_FAIL_TIMES: wholeNumber(1)({ default: 1, desc: 'how many attempts of a transient order fail' }),
-    PRODUCER_JSON: bool({ default: false, desc: 'print the ground truth as JSON at the end (finite runs of at most 1,000,000 records)' }),
+    PRODUCER_JSON: bool({
+      default: false,
+      desc: 'print the ground truth as JSON at the end (finite runs of at most 1,000,000 records)',
+    }),
     HTTP_PORT: wholeNumber(0, 65535)({ default: 9465, desc: '/health and /metrics' }),
   },
   'dlq-service': {
@@ -138,7 +153,8 @@ export const serviceSpecs = {
     HTTP_HOST: str({ default: '0.0.0.0' }),
     // Empty counts as unset, so Compose can pass `${DLQ_API_TOKEN:-}` through.
     DLQ_API_TOKEN: makeValidator<string>((input) => {
-      if (input !== '' && String(input).length < 16) throw new EnvError('expected at least 16 characters (or empty for read-only)');
+      if (input !== '' && String(input).length < 16)
+        throw new EnvError('expected at least 16 characters (or empty for read-only)');
       return String(input);
     })({ default: undefined, desc: 'bearer token for the replay routes; unset = read-only' }),
     DLQ_MAX_REPLAYS: wholeNumber(1, 100)({ default: 3, desc: 'loop guard: most times an order may be replayed' }),
@@ -184,10 +200,16 @@ export function requiredVariables(spec: Spec): string[] {
  * as the environment variables they stand for: parses `argv` with node:util parseArgs and returns the environment with the
  * given flags laid over it, so flags and variables share one validation.
  */
-export function withFlags(argv: string[], flags: Record<string, { variable: string; boolean?: boolean }>, env: Env = process.env): Env {
+export function withFlags(
+  argv: string[],
+  flags: Record<string, { variable: string; boolean?: boolean }>,
+  env: Env = process.env,
+): Env {
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(Object.entries(flags).map(([flag, { boolean }]) => [flag, { type: boolean ? 'boolean' : 'string' }])),
+    options: Object.fromEntries(
+      Object.entries(flags).map(([flag, { boolean }]) => [flag, { type: boolean ? 'boolean' : 'string' }]),
+    ),
     allowPositionals: false,
   });
   const overlay = Object.fromEntries(

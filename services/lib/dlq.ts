@@ -81,7 +81,9 @@ export function isFailureHeader(name: string): boolean {
 
 /** The original headers without any left by an earlier failure or retry. */
 export function originalHeaders(headers: IHeaders | undefined): IHeaders {
-  return Object.fromEntries(Object.entries(headers ?? {}).filter(([name, value]) => !isFailureHeader(name) && value !== undefined));
+  return Object.fromEntries(
+    Object.entries(headers ?? {}).filter(([name, value]) => !isFailureHeader(name) && value !== undefined),
+  );
 }
 
 export function deadLetterHeaders(headers: IHeaders | undefined, context: DeadLetterContext): IHeaders {
@@ -149,7 +151,13 @@ export interface DeadLetterHeaders {
   originalKey?: { bytes: number; sha256: string };
 }
 
-const TRUNCATED_PARTS: ReadonlySet<string> = new Set<TruncatedPart>(['stacktrace', 'message', 'headers', 'value', 'key']);
+const TRUNCATED_PARTS: ReadonlySet<string> = new Set<TruncatedPart>([
+  'stacktrace',
+  'message',
+  'headers',
+  'value',
+  'key',
+]);
 
 export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetterHeaders {
   const text = (name: string) => headerText(headers, name);
@@ -182,8 +190,12 @@ export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetter
   };
 }
 
-function digestOf(bytes: string | undefined, sha256: string | undefined): { bytes: number; sha256: string } | undefined {
-  if (bytes === undefined || sha256 === undefined || !/^\d{1,15}$/.test(bytes) || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+function digestOf(
+  bytes: string | undefined,
+  sha256: string | undefined,
+): { bytes: number; sha256: string } | undefined {
+  if (bytes === undefined || sha256 === undefined || !/^\d{1,15}$/.test(bytes) || !/^[0-9a-f]{64}$/.test(sha256))
+    return undefined;
   return { bytes: Number(bytes), sha256 };
 }
 
@@ -192,7 +204,10 @@ function digestOf(bytes: string | undefined, sha256: string | undefined): { byte
  * stripped) marked with the replay. `count` is the order's replay count after
  * this replay; it survives a later failure, so it can guard replay loops.
  */
-export function replayHeaders(headers: IHeaders | undefined, replay: { count: number; from: string; at: Date }): IHeaders {
+export function replayHeaders(
+  headers: IHeaders | undefined,
+  replay: { count: number; from: string; at: Date },
+): IHeaders {
   return {
     ...originalHeaders(headers),
     [REPLAY.count]: String(replay.count),
@@ -227,7 +242,14 @@ export function fitDeadLetter(message: Message, maxBytes: number): Message {
   // Each step says whether it cut anything.
   const steps: [TruncatedPart, () => boolean][] = [
     ['stacktrace', () => setHeader(DLT.exceptionStacktrace, '')],
-    ['message', () => setHeader(DLT.exceptionMessage, headerText(letter.headers, DLT.exceptionMessage)?.slice(0, SHORT_MESSAGE_CHARS))],
+    [
+      'message',
+      () =>
+        setHeader(
+          DLT.exceptionMessage,
+          headerText(letter.headers, DLT.exceptionMessage)?.slice(0, SHORT_MESSAGE_CHARS),
+        ),
+    ],
     ['headers', () => keepHeaders(isContextHeader)],
     ['value', () => cutToPrefix('value', DLQ.originalValueBytes, DLQ.originalValueSha256)],
     ['key', () => cutToPrefix('key', DLQ.originalKeyBytes, DLQ.originalKeySha256)],

@@ -9,7 +9,11 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-export async function startOpsServer(port: number, registry: Registry, health: () => { ok: boolean }): Promise<OpsServer> {
+export async function startOpsServer(
+  port: number,
+  registry: Registry,
+  health: () => { ok: boolean },
+): Promise<OpsServer> {
   const server: Server = createServer((request, response) => {
     const send = (status: number, type: string, body: string) => {
       response.writeHead(status, { 'content-type': type });

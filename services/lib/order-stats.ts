@@ -57,7 +57,13 @@ export function productKey(group: string, topic: string, partition: number, prod
   return JSON.stringify([group, topic, partition, product]);
 }
 
-export function emptyTotals(group: string, topic: string, partition: number, nextOffset = '-1', epoch = 0): PartitionTotals {
+export function emptyTotals(
+  group: string,
+  topic: string,
+  partition: number,
+  nextOffset = '-1',
+  epoch = 0,
+): PartitionTotals {
   const updatedAt = new Date(0).toISOString();
   return { kind: 'totals', group, topic, partition, epoch, nextOffset, count: 0, sumCents: 0, updatedAt };
 }

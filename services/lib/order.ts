@@ -25,7 +25,8 @@ export function validateOrder(value: Record<string, unknown>): Order {
   if (product.length > MAX_PRODUCT_CHARS) {
     throw new ValidationError(`product is ${product.length} characters; at most ${MAX_PRODUCT_CHARS}`);
   }
-  if (typeof price !== 'number' || !Number.isFinite(price)) throw new ValidationError(`price ${String(price)} is not a finite number`);
+  if (typeof price !== 'number' || !Number.isFinite(price))
+    throw new ValidationError(`price ${String(price)} is not a finite number`);
   if (price <= 0) throw new ValidationError(`price ${price} is not positive`);
   if (price > MAX_PRICE) throw new ValidationError(`price ${price} is above the maximum of ${MAX_PRICE}`);
   return { orderId, product, price };

@@ -38,7 +38,11 @@ export class Serde {
   }
 
   /** Registers the schema under the subject (idempotent) and returns its id. */
-  async register(schemaText: string, subject: string, compatibility: 'BACKWARD' | 'NONE' = 'BACKWARD'): Promise<number> {
+  async register(
+    schemaText: string,
+    subject: string,
+    compatibility: 'BACKWARD' | 'NONE' = 'BACKWARD',
+  ): Promise<number> {
     try {
       const { id } = await this.registry.register(
         { type: SchemaType.AVRO, schema: schemaText },
@@ -76,7 +80,10 @@ export class Serde {
    */
   async decode<T = Record<string, unknown>>(bytes: Buffer | null): Promise<Decoded<T>> {
     if (bytes === null || bytes.length < HEADER_BYTES) {
-      throw new UndecodableError('too-short', `value has ${bytes?.length ?? 0} bytes; the wire format needs at least ${HEADER_BYTES}`);
+      throw new UndecodableError(
+        'too-short',
+        `value has ${bytes?.length ?? 0} bytes; the wire format needs at least ${HEADER_BYTES}`,
+      );
     }
     if (bytes[0] !== MAGIC_BYTE) {
       throw new UndecodableError('bad-magic-byte', `magic byte is ${bytes[0]}, expected ${MAGIC_BYTE}`);
@@ -86,7 +93,9 @@ export class Serde {
       await this.registry.getSchema(schemaId);
     } catch (error) {
       if (isRegistryResponse(error) && error.status === 404) {
-        throw new UndecodableError('unknown-schema-id', `schema id ${schemaId} is not known to the registry`, { cause: error });
+        throw new UndecodableError('unknown-schema-id', `schema id ${schemaId} is not known to the registry`, {
+          cause: error,
+        });
       }
       // Any other answer (down, 5xx, auth) is a registry we cannot use right
       // now, never a reason to dead-letter the order.
@@ -97,9 +106,13 @@ export class Serde {
       // avsc returns record class instances; callers want plain objects.
       return { schemaId, value: { ...(await this.registry.decode(bytes)) } as T };
     } catch (error) {
-      throw new UndecodableError('malformed-avro', `Avro payload does not match schema ${schemaId}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new UndecodableError(
+        'malformed-avro',
+        `Avro payload does not match schema ${schemaId}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -114,9 +127,13 @@ export class Serde {
   }
 
   private unreachable(error: RegistryResponseError, what: string): RegistryUnreachableError {
-    return new RegistryUnreachableError(this.registryUrl, `schema registry at ${this.registryUrl} could not ${what}: ${error.message}`, {
-      cause: error,
-    });
+    return new RegistryUnreachableError(
+      this.registryUrl,
+      `schema registry at ${this.registryUrl} could not ${what}: ${error.message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

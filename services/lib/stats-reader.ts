@@ -51,7 +51,10 @@ export class StatsReader {
         if (message.key === null || message.value === null) return;
         const record = parseStatsRecord(message.value);
         if (record === undefined) {
-          this.logger.warn({ offset: message.offset, topic: this.topic }, 'order-stats record of an unknown format; ignored');
+          this.logger.warn(
+            { offset: message.offset, topic: this.topic },
+            'order-stats record of an unknown format; ignored',
+          );
           return;
         }
         const key = statsKey(record.group, record.topic, record.partition);
@@ -59,8 +62,8 @@ export class StatsReader {
           this.totals.set(key, record);
           return;
         }
-        let products = this.products.get(key);
-        if (products === undefined) this.products.set(key, (products = new Map()));
+        const products = this.products.get(key) ?? new Map<string, ProductTally>();
+        this.products.set(key, products);
         products.set(record.product, record);
       },
     });
@@ -78,7 +81,8 @@ export class StatsReader {
   /** A partition's product tallies of its current epoch, as a copy the caller may change. */
   productsOf(key: string): Map<string, Tally> {
     const tallies = new Map<string, Tally>();
-    for (const tally of this.currentProducts(key)) tallies.set(tally.product, { count: tally.count, sumCents: tally.sumCents });
+    for (const tally of this.currentProducts(key))
+      tallies.set(tally.product, { count: tally.count, sumCents: tally.sumCents });
     return tallies;
   }
 
@@ -119,7 +123,9 @@ export class StatsReader {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new Error(`order-stats reader is at offset ${this.position}, not yet at ${offset}, after ${timeoutMs} ms`));
+        reject(
+          new Error(`order-stats reader is at offset ${this.position}, not yet at ${offset}, after ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);

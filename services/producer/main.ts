@@ -41,7 +41,10 @@ await runService('producer', async (logger) => {
   const serde = new Serde(config.SCHEMA_REGISTRY_URL);
   // Registering an already registered schema returns its id: the producer
   // works whether or not topic-init has run.
-  const schemaId = await serde.register(await readSchemaFile(resolve(projectRoot, config.SCHEMA_FILE)), valueSubject(config.ORDERS_TOPIC));
+  const schemaId = await serde.register(
+    await readSchemaFile(resolve(projectRoot, config.SCHEMA_FILE)),
+    valueSubject(config.ORDERS_TOPIC),
+  );
   await producer.connect();
   const sender = new OrderSender(producer, serde, config.ORDERS_TOPIC, schemaId, {
     failTimes: config.PRODUCER_FAIL_TIMES,

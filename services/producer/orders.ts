@@ -124,7 +124,12 @@ export class OrderFactory {
 
   transient(failTimes: number): PlannedRecord {
     const order = this.order();
-    return { category: 'transient', key: order.orderId, order, headers: { [FAULT_TRANSIENT_HEADER]: String(failTimes) } };
+    return {
+      category: 'transient',
+      key: order.orderId,
+      order,
+      headers: { [FAULT_TRANSIENT_HEADER]: String(failTimes) },
+    };
   }
 
   /**

@@ -32,7 +32,11 @@ export class OrderSender {
     labelNames: ['category'],
     registers: [this.registry],
   });
-  private readonly errorCounter = new Counter({ name: 'orders_produce_errors_total', help: 'Sends that failed', registers: [this.registry] });
+  private readonly errorCounter = new Counter({
+    name: 'orders_produce_errors_total',
+    help: 'Sends that failed',
+    registers: [this.registry],
+  });
 
   /** Records acknowledged by Kafka. */
   sent = 0;

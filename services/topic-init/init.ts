@@ -37,7 +37,11 @@ export async function runTopicInit(config: ServiceConfig<'topic-init'>, logger: 
   return { ...topics, subject, schemaId };
 }
 
-async function untilRegistryAnswers<T>(deadline: number, config: ServiceConfig<'topic-init'>, call: () => Promise<T>): Promise<T> {
+async function untilRegistryAnswers<T>(
+  deadline: number,
+  config: ServiceConfig<'topic-init'>,
+  call: () => Promise<T>,
+): Promise<T> {
   for (;;) {
     try {
       return await call();

@@ -82,7 +82,10 @@ export async function ensureTopics(admin: TopicAdmin, plan: TopicPlan, logger: L
   const present = new Set(await admin.listTopics());
   const all = [input, ...perInputPartition, ...single];
   const existing = all.filter((spec) => present.has(spec.topic));
-  const counts = await partitionCounts(admin, existing.map((spec) => spec.topic));
+  const counts = await partitionCounts(
+    admin,
+    existing.map((spec) => spec.topic),
+  );
   const ordersPartitions = counts.get(input.topic) ?? input.partitions;
 
   const toCreate: ITopicConfig[] = [

@@ -26,11 +26,19 @@ describe('blocking retry holds one partition, not the consumer', () => {
     const ends = await lab.admin.fetchTopicOffsets(lab.topics.orders);
     await waitUntil('every other partition to be committed to its end', async () => {
       for (const end of ends) {
-        if (end.partition !== held.partition && end.high !== end.low && (await committedOf(end.partition)) < BigInt(end.high)) return false;
+        if (
+          end.partition !== held.partition &&
+          end.high !== end.low &&
+          (await committedOf(end.partition)) < BigInt(end.high)
+        )
+          return false;
       }
       return true;
     });
-    assert.ok((await committedOf(held.partition)) <= held.offset, 'nothing at or behind the waiting record was committed');
+    assert.ok(
+      (await committedOf(held.partition)) <= held.offset,
+      'nothing at or behind the waiting record was committed',
+    );
     assert.ok(
       consumer.logs(/retrying in place/).length === 1 && consumer.logs(/dead-lettering/).length === 0,
       'the record is still waiting for its one retry',

@@ -30,17 +30,28 @@ describe('consumer start and end', () => {
   });
 
   it('exits non-zero when kafkajs gives up on the group', async () => {
-    foreign = createKafka({ brokers: lab.infra.brokers, clientId: 'foreign-app', logger: createLogger('foreign', 'silent') }).consumer({
+    foreign = createKafka({
+      brokers: lab.infra.brokers,
+      clientId: 'foreign-app',
+      logger: createLogger('foreign', 'silent'),
+    }).consumer({
       groupId: lab.group,
       partitionAssigners: [
         () => ({
           name: 'ForeignAssigner',
           version: 1,
-          protocol: ({ topics }) => ({ name: 'ForeignAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) }),
+          protocol: ({ topics }) => ({
+            name: 'ForeignAssigner',
+            metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }),
+          }),
           assign: async ({ members }) =>
             members.map(({ memberId }) => ({
               memberId,
-              memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: {}, userData: Buffer.alloc(0) }),
+              memberAssignment: AssignerProtocol.MemberAssignment.encode({
+                version: 1,
+                assignment: {},
+                userData: Buffer.alloc(0),
+              }),
             })),
         }),
       ],

@@ -17,33 +17,76 @@ const MINUTE = 60_000;
 const now = Date.now();
 const ago = (minutes: number) => new Date(now - minutes * MINUTE);
 const iso = (minutes: number) => ago(minutes).toISOString();
-const permanent = (message: string, minutes: number) => ({ failureClass: 'permanent' as const, error: new ValidationError(message), failedAt: ago(minutes) });
+const permanent = (message: string, minutes: number) => ({
+  failureClass: 'permanent' as const,
+  error: new ValidationError(message),
+  failedAt: ago(minutes),
+});
 
 // Newest first, as GET /dlq lists them: N (no dead-letter headers, so its
 // time is the record's own timestamp), U, M6..M1, D, C, B, F, A.
 const records: Record<string, SyntheticDeadLetter> = {
-  A: { partition: 0, key: 'o-a', order: { orderId: 'o-a', product: 'keyboard', price: -5 }, context: permanent('price -5 is not positive', 50) },
+  A: {
+    partition: 0,
+    key: 'o-a',
+    order: { orderId: 'o-a', product: 'keyboard', price: -5 },
+    context: permanent('price -5 is not positive', 50),
+  },
   B: {
     partition: 1,
     key: 'o-b',
     order: { orderId: 'o-b', product: 'mouse', price: 12.5 },
     headers: { 'x-fault-transient': '9', traceparent: '00-abc' },
-    context: { failureClass: 'retries-exhausted', error: new TransientError('downstream timed out for order o-b'), attempts: 4, failedAt: ago(40) },
+    context: {
+      failureClass: 'retries-exhausted',
+      error: new TransientError('downstream timed out for order o-b'),
+      attempts: 4,
+      failedAt: ago(40),
+    },
   },
-  F: { partition: 1, key: 'o-f', order: { orderId: 'o-f', product: 'dock', price: Number.NaN }, context: permanent('price NaN is not a finite number', 45) },
-  C: { partition: 2, key: 'poison-c', raw: Buffer.from('{"orderId":"poison-c"}'), context: { failureClass: 'undecodable', error: new UndecodableError('bad-magic-byte', 'magic byte is 123, expected 0'), failedAt: ago(30) } },
-  D: { partition: 0, key: 'o-d', order: { orderId: 'o-d', product: 'keyboard', price: 0 }, headers: { [REPLAY.count]: '3' }, context: permanent('price 0 is not positive', 20) },
+  F: {
+    partition: 1,
+    key: 'o-f',
+    order: { orderId: 'o-f', product: 'dock', price: Number.NaN },
+    context: permanent('price NaN is not a finite number', 45),
+  },
+  C: {
+    partition: 2,
+    key: 'poison-c',
+    raw: Buffer.from('{"orderId":"poison-c"}'),
+    context: {
+      failureClass: 'undecodable',
+      error: new UndecodableError('bad-magic-byte', 'magic byte is 123, expected 0'),
+      failedAt: ago(30),
+    },
+  },
+  D: {
+    partition: 0,
+    key: 'o-d',
+    order: { orderId: 'o-d', product: 'keyboard', price: 0 },
+    headers: { [REPLAY.count]: '3' },
+    context: permanent('price 0 is not positive', 20),
+  },
   ...Object.fromEntries(
     [1, 2, 3, 4, 5, 6].map((i) => [
       `M${i}`,
-      { partition: 1 + (i % 2), key: `o-m${i}`, order: { orderId: `o-m${i}`, product: 'monitor', price: -i }, context: permanent(`price -${i} is not positive`, 16 - i) },
+      {
+        partition: 1 + (i % 2),
+        key: `o-m${i}`,
+        order: { orderId: `o-m${i}`, product: 'monitor', price: -i },
+        context: permanent(`price -${i} is not positive`, 16 - i),
+      },
     ]),
   ),
   U: {
     partition: 2,
     key: 'poison-u',
     raw: Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 2, 0x61]),
-    context: { failureClass: 'undecodable', error: new UndecodableError('unknown-schema-id', 'schema id 2147483632 is not known to the registry'), failedAt: ago(5) },
+    context: {
+      failureClass: 'undecodable',
+      error: new UndecodableError('unknown-schema-id', 'schema id 2147483632 is not known to the registry'),
+      failedAt: ago(5),
+    },
   },
   N: { partition: 0, key: 'o-n', order: { orderId: 'o-n', product: 'chair', price: 10 } },
 };
@@ -55,12 +98,13 @@ describe('DLQ service API', () => {
   const id: Record<string, string> = {};
   let service: DlqService;
   let readOnly: DlqService;
-  const names = (items: { id: string }[]) => items.map((item) => Object.keys(id).find((name) => id[name] === item.id) ?? item.id);
+  const names = (items: { id: string }[]) =>
+    items.map((item) => Object.keys(id).find((name) => id[name] === item.id) ?? item.id);
 
   before(async () => {
     await lab.start();
     const written = await writeDeadLetters(lab, Object.values(records));
-    Object.keys(records).forEach((name, i) => (id[name] = written[i]!));
+    for (const [i, name] of Object.keys(records).entries()) id[name] = written[i]!;
     service = await DlqService.start(lab, { DLQ_REPLAY_BATCH_MAX: String(REPLAY_BATCH_MAX) });
     readOnly = await DlqService.start(lab, { DLQ_API_TOKEN: '' });
   });
@@ -92,7 +136,12 @@ describe('DLQ service API', () => {
       assert.equal(b.message, 'downstream timed out for order o-b');
       assert.equal(b.attempts, 4);
       assert.deepEqual([b.orderId, b.product, b.price, b.key], ['o-b', 'mouse', 12.5, 'o-b']);
-      assert.deepEqual(b.origin, { topic: lab.topics.orders, partition: 1, offset: '1001', timestamp: b.origin.timestamp });
+      assert.deepEqual(b.origin, {
+        topic: lab.topics.orders,
+        partition: 1,
+        offset: '1001',
+        timestamp: b.origin.timestamp,
+      });
       assert.equal(b.failedAt, iso(40));
       assert.equal(b.replays, 0);
       const a = body.items.find((item: any) => item.id === id.A);
@@ -129,7 +178,17 @@ describe('DLQ service API', () => {
       const third = await service.get(`/dlq?limit=5&cursor=${second.body.nextCursor}`);
       assert.deepEqual(names(third.body.items), NEWEST_FIRST.slice(10));
       assert.equal(third.body.nextCursor, null);
-      assert.deepEqual(names(await service.listAll('failureClass=permanent', 3)), ['M6', 'M5', 'M4', 'M3', 'M2', 'M1', 'D', 'F', 'A']);
+      assert.deepEqual(names(await service.listAll('failureClass=permanent', 3)), [
+        'M6',
+        'M5',
+        'M4',
+        'M3',
+        'M2',
+        'M1',
+        'D',
+        'F',
+        'A',
+      ]);
     });
 
     it('answers 400 naming the parameter for every bad one', async () => {
@@ -160,7 +219,11 @@ describe('DLQ service API', () => {
       assert.deepEqual(body.byReason[0], { reason: 'price <n> is not positive', count: 8 });
       assert.ok(body.byReason.some((r: any) => r.reason === 'price <n> is not a finite number' && r.count === 1));
       assert.equal(body.perMinute.length, 60);
-      assert.equal(body.perMinute.reduce((sum: number, bucket: any) => sum + bucket.count, 0), 13, 'every record is within the last hour');
+      assert.equal(
+        body.perMinute.reduce((sum: number, bucket: any) => sum + bucket.count, 0),
+        13,
+        'every record is within the last hour',
+      );
       assert.equal(body.oldest, iso(50));
       assert.ok(Date.parse(body.newest) >= now - MINUTE);
     });
@@ -180,7 +243,10 @@ describe('DLQ service API', () => {
       assert.equal(status, 200);
       assert.deepEqual(body.order, records.A!.order);
       const serde = new Serde(lab.infra.registryUrl);
-      const schemaId = await serde.register(await readSchemaFile('schemas/order.avsc'), valueSubject(lab.topics.orders));
+      const schemaId = await serde.register(
+        await readSchemaFile('schemas/order.avsc'),
+        valueSubject(lab.topics.orders),
+      );
       assert.equal(body.schemaId, schemaId);
       assert.equal(body.value, (await serde.encode(schemaId, records.A!.order)).toString('base64'));
       assert.equal(body.keyBase64, Buffer.from('o-a').toString('base64'));
@@ -232,7 +298,11 @@ describe('DLQ service API', () => {
         assert.equal(missing.body.code, 'TOKEN_MISSING');
         assert.match(missing.headers.get('www-authenticate') ?? '', /^Bearer/);
         assert.equal((await service.post(path, {}, 'wrong-token-0123456789')).status, 401);
-        assert.equal((await service.request('POST', path, { body: {}, token: null, headers: { authorization: `Basic ${TOKEN}` } })).status, 401);
+        assert.equal(
+          (await service.request('POST', path, { body: {}, token: null, headers: { authorization: `Basic ${TOKEN}` } }))
+            .status,
+          401,
+        );
         assert.equal((await service.post(path, {}, `${TOKEN}x`)).status, 401);
       }
     });
@@ -261,27 +331,42 @@ describe('DLQ service API', () => {
       assert.equal(body.target.topic, lab.topics.orders);
       assert.equal(body.target.partition, 1);
       assert.equal(body.replayState.count, 1);
-      const replayed = (await lab.readAll(lab.topics.orders)).filter(({ message }) => message.key?.toString() === 'o-b');
+      const replayed = (await lab.readAll(lab.topics.orders)).filter(
+        ({ message }) => message.key?.toString() === 'o-b',
+      );
       assert.equal(replayed.length, 1);
       const [{ partition, message }] = replayed as [(typeof replayed)[number]];
       assert.equal(partition, 1);
       assert.equal(message.offset, body.target.offset);
       const detail = (await service.get(`/dlq/${id.B}`)).body;
       assert.equal(message.value!.toString('base64'), detail.value, 'the original bytes');
-      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]));
+      const headers = Object.fromEntries(
+        Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+      );
       assert.equal(headers['x-fault-transient'], '9');
       assert.equal(headers.traceparent, '00-abc');
       assert.equal(headers[REPLAY.count], '1');
       assert.equal(headers[REPLAY.from], id.B);
       assert.equal(headers[REPLAY.at], body.replayState.history[0].at);
-      assert.deepEqual(Object.keys(headers).filter((name) => name.startsWith('kafka_dlt-') || name.startsWith('x-dlq-')), []);
+      assert.deepEqual(
+        Object.keys(headers).filter((name) => name.startsWith('kafka_dlt-') || name.startsWith('x-dlq-')),
+        [],
+      );
     });
 
     it('marks the record replayed, with its history', async () => {
       const { body } = await service.get(`/dlq/${id.B}`);
       assert.equal(body.replays, 1);
       assert.equal(body.lastReplayAt, first.replayState.history[0].at);
-      assert.deepEqual(body.replayState.history, [{ ...first.replayState.history[0], replayCount: 1, topic: lab.topics.orders, partition: 1, offset: first.target.offset }]);
+      assert.deepEqual(body.replayState.history, [
+        {
+          ...first.replayState.history[0],
+          replayCount: 1,
+          topic: lab.topics.orders,
+          partition: 1,
+          offset: first.target.offset,
+        },
+      ]);
       assert.deepEqual(names((await service.get('/dlq?replayed=true')).body.items), ['B']);
     });
 
@@ -290,7 +375,11 @@ describe('DLQ service API', () => {
       assert.equal(again.status, 409);
       assert.equal(again.body.code, 'ALREADY_REPLAYED');
       assert.match(again.body.message, /already replayed 1 time/);
-      assert.equal((await lab.readAll(lab.topics.orders)).filter(({ message }) => message.key?.toString() === 'o-b').length, 1, 'nothing was published');
+      assert.equal(
+        (await lab.readAll(lab.topics.orders)).filter(({ message }) => message.key?.toString() === 'o-b').length,
+        1,
+        'nothing was published',
+      );
       const forced = await service.post(`/dlq/${id.B}/replay`, { force: true });
       assert.equal(forced.status, 200);
       assert.equal(forced.body.replayCount, 2);
@@ -317,7 +406,9 @@ describe('DLQ service API', () => {
       await badRequest(service.post(`/dlq/${id.A}/replay`, { force: 'yes' }), 'force');
       await badRequest(service.post(`/dlq/${id.A}/replay`, { forse: true }), 'forse');
       await badRequest(service.post('/dlq/nope/replay', {}), 'id');
-      const malformed = await service.request('POST', `/dlq/${id.A}/replay`, { headers: { 'content-type': 'application/json' } });
+      const malformed = await service.request('POST', `/dlq/${id.A}/replay`, {
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(malformed.status, 400);
     });
   });
@@ -344,8 +435,13 @@ describe('DLQ service API', () => {
       assert.equal(second.body.matched, 6);
       assert.equal(second.body.replayed, 2);
       assert.deepEqual(names(second.body.ids.map((i: string) => ({ id: i }))), ['M5', 'M6']);
-      assert.deepEqual(second.body.skipped.map((s: any) => s.code), Array(4).fill('already-replayed'));
-      const replayedMonitors = (await lab.readAll(lab.topics.orders)).filter(({ message }) => message.key?.toString().startsWith('o-m'));
+      assert.deepEqual(
+        second.body.skipped.map((s: any) => s.code),
+        Array(4).fill('already-replayed'),
+      );
+      const replayedMonitors = (await lab.readAll(lab.topics.orders)).filter(({ message }) =>
+        message.key?.toString().startsWith('o-m'),
+      );
       assert.equal(replayedMonitors.length, 6, 'each monitor order published once');
       assert.deepEqual(names(await service.listAll('replayed=true')), ['M6', 'M5', 'M4', 'M3', 'M2', 'M1', 'B']);
       assert.equal((await service.get('/dlq?replayed=false')).body.total, 6);
@@ -384,7 +480,10 @@ describe('DLQ service API', () => {
       assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
       assert.match(metrics.body, /^dlq_index_records 13$/m);
       assert.match(metrics.body, /^dlq_replays_total\{outcome="replayed"\} \d+$/m);
-      assert.match(metrics.body, /^http_request_duration_seconds_count\{method="GET",route="\/dlq",status_code="200"\} \d+$/m);
+      assert.match(
+        metrics.body,
+        /^http_request_duration_seconds_count\{method="GET",route="\/dlq",status_code="200"\} \d+$/m,
+      );
     });
 
     it('answers 404 with a JSON error for an unknown route', async () => {
@@ -416,18 +515,34 @@ describe('DLQ service API', () => {
       assert.ok(result.valid, JSON.stringify(result.errors, null, 2));
       assert.match(validator.version, /^3\./);
       validator.resolveRefs(); // every $ref resolves
-      const listed = Object.entries(body.paths as Record<string, object>).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method} ${path}`));
+      const listed = Object.entries(body.paths as Record<string, object>).flatMap(([path, methods]) =>
+        Object.keys(methods).map((method) => `${method} ${path}`),
+      );
       assert.deepEqual(listed.sort(), [...operations].sort());
       for (const operation of operations) {
         const [method, path] = operation.split(' ') as [string, string];
-        assert.ok(service.app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace('{id}', ':id') }), `${operation} is a route`);
+        assert.ok(
+          service.app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace('{id}', ':id') }),
+          `${operation} is a route`,
+        );
       }
     });
 
     it('documents the id format, the query parameters and the bearer token', async () => {
       const { body } = await service.get('/openapi.json');
       const list = body.paths['/dlq'].get;
-      assert.deepEqual(list.parameters.map((p: any) => p.name).sort(), ['cursor', 'failureClass', 'from', 'limit', 'orderId', 'product', 'q', 'reason', 'replayed', 'to']);
+      assert.deepEqual(list.parameters.map((p: any) => p.name).sort(), [
+        'cursor',
+        'failureClass',
+        'from',
+        'limit',
+        'orderId',
+        'product',
+        'q',
+        'reason',
+        'replayed',
+        'to',
+      ]);
       assert.match(body.paths['/dlq/{id}'].get.parameters[0].description, /<DLQ partition>-<DLQ offset>/);
       assert.deepEqual(body.paths['/dlq/{id}/replay'].post.security, [{ bearerAuth: [] }]);
       assert.deepEqual(body.paths['/dlq/replay'].post.security, [{ bearerAuth: [] }]);

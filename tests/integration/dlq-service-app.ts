@@ -54,11 +54,19 @@ export class DlqService {
     return service;
   }
 
-  async request<T = any>(method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {}): Promise<Response<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<Response<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
     const text = await response.text();
     let body: unknown = text;
     if (response.headers.get('content-type')?.includes('application/json')) body = JSON.parse(text);
@@ -78,7 +86,9 @@ export class DlqService {
     const items: any[] = [];
     let cursor: string | null = null;
     do {
-      const page: Response = await this.get(`/dlq?limit=${pageSize}${query ? `&${query}` : ''}${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: Response = await this.get(
+        `/dlq?limit=${pageSize}${query ? `&${query}` : ''}${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       if (page.status !== 200) throw new Error(`GET /dlq answered ${page.status}: ${JSON.stringify(page.body)}`);
       items.push(...page.body.items);
       cursor = page.body.nextCursor;
@@ -113,7 +123,11 @@ export async function writeDeadLetters(lab: Lab, records: SyntheticDeadLetter[])
   const serde = new Serde(lab.infra.registryUrl);
   const schemaId = await serde.register(await readSchemaFile('schemas/order.avsc'), valueSubject(lab.topics.orders));
   const kafka = createKafka({ brokers: lab.infra.brokers, clientId: `${lab.prefix}-dlq-writer`, logger });
-  const producer = kafka.producer({ transactionalId: `${lab.prefix}-dlq-writer`, idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({
+    transactionalId: `${lab.prefix}-dlq-writer`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   try {
     const messages = await Promise.all(

@@ -26,7 +26,10 @@ describe('DLQ dashboard in Chromium', () => {
   let orderId: string;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    assert.ok(
+      existsSync(CHROMIUM),
+      `Chromium is needed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+    );
     await lab.start();
     truth = await lab.produce({ count: 3, transient: 1, 'fail-times': 6 });
     orderId = truth.keys.transient[0]!;
@@ -37,11 +40,21 @@ describe('DLQ dashboard in Chromium', () => {
     service = await DlqService.start(lab);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
     // Every request the page makes must go to the service itself (no CDN).
-    page.on('request', (request) => assert.ok(request.url().startsWith(service.url), `the page requested ${request.url()}`));
+    page.on('request', (request) =>
+      assert.ok(request.url().startsWith(service.url), `the page requested ${request.url()}`),
+    );
   });
 
   after(async () => {

@@ -58,10 +58,18 @@ describe('DLQ replay end to end', () => {
 
     const expected = expectedStats([truth], Number.POSITIVE_INFINITY);
     assert.equal(expected.count, 4, 'three valid orders and the replayed one');
-    await waitUntil('the consumer to count the replayed order', () => lab.stats().count === expected.count, 60_000).catch(withConsumerOutput);
+    await waitUntil(
+      'the consumer to count the replayed order',
+      () => lab.stats().count === expected.count,
+      60_000,
+    ).catch(withConsumerOutput);
     await drainedAfterReplay('the consumer to commit the replayed order');
     assert.deepEqual(lab.stats(), expected);
-    await waitUntil('GET /stats/orders to show it', async () => (await service.get('/stats/orders')).body.count === expected.count, 30_000);
+    await waitUntil(
+      'GET /stats/orders to show it',
+      async () => (await service.get('/stats/orders')).body.count === expected.count,
+      30_000,
+    );
     const served = (await service.get('/stats/orders')).body;
     assert.deepEqual(served, { group: lab.group, ...expected });
     const letters = await lab.deadLetters();
@@ -83,7 +91,11 @@ describe('DLQ replay end to end', () => {
     const again = await service.post(`/dlq/${id}/replay`);
     assert.equal(again.status, 409);
     assert.equal(again.body.code, 'ALREADY_REPLAYED');
-    assert.deepEqual((await lab.admin.fetchTopicOffsets(lab.topics.orders)).map((p) => p.high), ordersBefore, 'nothing was published');
+    assert.deepEqual(
+      (await lab.admin.fetchTopicOffsets(lab.topics.orders)).map((p) => p.high),
+      ordersBefore,
+      'nothing was published',
+    );
     await drainedAfterReplay('the consumer to stay drained');
     assert.equal(lab.stats().count, 4);
   });

@@ -72,7 +72,7 @@ describe('DLQ service and dead letters cut to fit the DLQ topic', () => {
       },
     };
     const written = await writeDeadLetters(lab, Object.values(records));
-    Object.keys(records).forEach((name, i) => (id[name] = written[i]!));
+    for (const [i, name] of Object.keys(records).entries()) id[name] = written[i]!;
     service = await DlqService.start(lab);
   });
 
@@ -81,7 +81,7 @@ describe('DLQ service and dead letters cut to fit the DLQ topic', () => {
     await lab.stop();
   });
 
-  it('lists what was cut and the original value\'s size and SHA-256; [] and null when nothing was', async () => {
+  it("lists what was cut and the original value's size and SHA-256; [] and null when nothing was", async () => {
     const items = await service.listAll();
     const listed = (name: string) => items.find((entry) => entry.id === id[name]);
     assert.deepEqual(listed('V').truncated, ['stacktrace', 'value']);
@@ -156,7 +156,13 @@ describe('DLQ service and dead letters cut to fit the DLQ topic', () => {
   it('bulk replay and its dry run skip the cut records with the reason, and replay the rest', async () => {
     const expectSkipped = (skipped: { id: string; code: string; message: string }[]) => {
       const codes = skipped.map((skip) => [skip.id, skip.code]).sort();
-      assert.deepEqual(codes, [[id.V, 'truncated'], [id.H, 'truncated']].sort());
+      assert.deepEqual(
+        codes,
+        [
+          [id.V, 'truncated'],
+          [id.H, 'truncated'],
+        ].sort(),
+      );
       assert.match(skipped.find((skip) => skip.id === id.V)!.message, new RegExp(`sha256 ${sha256(original)}`));
     };
     const dryRun = await service.post('/dlq/replay', { dryRun: true, force: true });

@@ -28,16 +28,29 @@ describe('100,000 distinct product names', () => {
 
   it('counts every order, per product too, and keeps flowing', async () => {
     const DISTINCT = 100_000;
-    const orders = Array.from({ length: DISTINCT }, (_, i) => ({ orderId: `o-${i}`, product: `product-${i}`, price: 1 + (i % 100) }));
+    const orders = Array.from({ length: DISTINCT }, (_, i) => ({
+      orderId: `o-${i}`,
+      product: `product-${i}`,
+      price: 1 + (i % 100),
+    }));
     for (let i = 0; i < orders.length; i += 5000) {
       const chunk = orders.slice(i, i + 5000);
-      await lab.send(lab.topics.orders, await Promise.all(chunk.map(async (o): Promise<Message> => ({ key: o.orderId, value: await lab.encode(o) }))));
+      await lab.send(
+        lab.topics.orders,
+        await Promise.all(chunk.map(async (o): Promise<Message> => ({ key: o.orderId, value: await lab.encode(o) }))),
+      );
     }
     const consumer = lab.startConsumer();
-    await waitUntil('every order counted', () => lab.stats().count === DISTINCT, 180_000).catch(failWithOutput(consumer));
+    await waitUntil('every order counted', () => lab.stats().count === DISTINCT, 180_000).catch(
+      failWithOutput(consumer),
+    );
     // Still flowing: orders sent afterwards are counted too.
     const truth = await lab.produce({ count: 100 });
-    await waitUntil('the later orders counted', () => lab.stats().count === DISTINCT + truth.orders.length, 60_000).catch(failWithOutput(consumer));
+    await waitUntil(
+      'the later orders counted',
+      () => lab.stats().count === DISTINCT + truth.orders.length,
+      60_000,
+    ).catch(failWithOutput(consumer));
     const stats = lab.stats();
     assert.equal(Object.keys(stats.products).length, DISTINCT + new Set(truth.orders.map((o) => o.product)).size);
     assert.deepEqual(stats.products['product-99999'], { count: 1, sumCents: 10_000, average: 100 });
@@ -56,21 +69,32 @@ describe('the DLQ topic deleted while the consumer runs, then recreated', () => 
     const [dlq] = (await lab.admin.fetchTopicMetadata({ topics: [lab.topics.dlq] })).topics;
     await lab.admin.deleteTopics({ topics: [lab.topics.dlq] });
     const truth = await lab.produce({ count: 60, invalid: 10 });
-    await waitUntil('/health to say the consumer cannot make progress', async () => (await consumer.get('/health')).status === 503, 120_000).catch(
-      failWithOutput(consumer),
-    );
+    await waitUntil(
+      '/health to say the consumer cannot make progress',
+      async () => (await consumer.get('/health')).status === 503,
+      120_000,
+    ).catch(failWithOutput(consumer));
     const stalled = JSON.parse((await consumer.get('/health')).text);
     assert.ok(stalled.stalled.length > 0, 'the stalled partitions are named');
     assert.ok(lab.stats().count < truth.orders.length, 'no batch holding a dead letter was committed');
 
-    await lab.admin.createTopics({ topics: [{ topic: lab.topics.dlq, numPartitions: dlq!.partitions.length }], waitForLeaders: true });
-    await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 120_000).catch(failWithOutput(consumer));
+    await lab.admin.createTopics({
+      topics: [{ topic: lab.topics.dlq, numPartitions: dlq!.partitions.length }],
+      waitForLeaders: true,
+    });
+    await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 120_000).catch(
+      failWithOutput(consumer),
+    );
     await waitUntil('the aggregate', () => lab.stats().count === truth.orders.length, 20_000).catch(() => undefined);
     assert.deepEqual(lab.stats(), expectedStats([truth], 3));
     assert.deepEqual((await lab.deadLetters()).map((l) => l.key).sort(), [...truth.keys.invalid].sort());
     await waitUntil('/health to recover', async () => (await consumer.get('/health')).status === 200, 30_000);
     const metrics = (await consumer.get('/metrics')).text;
-    assert.equal(metricSum(metrics, 'orders_dead_lettered_total'), truth.keys.invalid.length, 'each dead letter counted once, after its commit');
+    assert.equal(
+      metricSum(metrics, 'orders_dead_lettered_total'),
+      truth.keys.invalid.length,
+      'each dead letter counted once, after its commit',
+    );
     assert.equal(metricSum(metrics, 'orders_processed_total'), truth.orders.length);
   });
 });
@@ -84,16 +108,31 @@ describe('lag gauges follow the assignment', () => {
     await lab.produce({ count: 90 });
     const first = lab.startConsumer();
     await waitUntil('the first consumer to drain', () => lab.drained());
-    const lagged = async () => [...(await first.get('/metrics')).text.matchAll(/^consumer_lag_records\{topic="[^"]+-orders",partition="(\d)"\}/gm)].map((m) => m[1]);
+    const lagged = async () =>
+      [
+        ...(await first.get('/metrics')).text.matchAll(
+          /^consumer_lag_records\{topic="[^"]+-orders",partition="(\d)"\}/gm,
+        ),
+      ].map((m) => m[1]);
     assert.deepEqual((await lagged()).sort(), ['0', '1', '2']);
     const ordersOf = (process: ServiceProcess): number[] =>
-      (process.logs(/joined the consumer group/).at(-1)?.assignment as Record<string, number[]> | undefined)?.[lab.topics.orders] ?? [];
+      (process.logs(/joined the consumer group/).at(-1)?.assignment as Record<string, number[]> | undefined)?.[
+        lab.topics.orders
+      ] ?? [];
     const second = lab.startConsumer();
     await waitUntil('the second consumer to take orders partitions', () => ordersOf(second).length > 0, 60_000);
     await waitUntil('the first consumer to rejoin with fewer partitions', () => ordersOf(first).length < 3, 60_000);
     const kept = ordersOf(first).map(String);
-    await waitUntil('the first consumer to hold gauges only of what it kept', async () => (await lagged()).every((p) => kept.includes(p!)), 30_000);
-    assert.deepEqual((await lagged()).filter((p) => !kept.includes(p!)), [], 'no gauge for a partition it gave away');
+    await waitUntil(
+      'the first consumer to hold gauges only of what it kept',
+      async () => (await lagged()).every((p) => kept.includes(p!)),
+      30_000,
+    );
+    assert.deepEqual(
+      (await lagged()).filter((p) => !kept.includes(p!)),
+      [],
+      'no gauge for a partition it gave away',
+    );
   });
 });
 
@@ -105,15 +144,27 @@ describe('the broker killed with SIGKILL mid-stream', { skip: (await whyStackIsN
   it('counts every order once and dead-letters every bad one once', async () => {
     const first = await lab.produce({ count: 1500, invalid: 20, poison: 20 });
     const consumer = lab.startConsumer({ DOWNSTREAM_LATENCY_MS: '2' });
-    await waitUntil('the consumer to be mid-stream', () => lab.stats().count >= 300, 60_000).catch(failWithOutput(consumer));
+    await waitUntil('the consumer to be mid-stream', () => lab.stats().count >= 300, 60_000).catch(
+      failWithOutput(consumer),
+    );
     await withBrokerKilled(async () => {
       assert.ok(lab.stats().count < first.orders.length, 'the broker died mid-stream');
       // Down for a few seconds: the consumer's requests fail meanwhile.
-      await waitUntil('the consumer to notice the broker is gone', () => consumer.logs(/ECONNREFUSED|Connection error|not available|disconnected/i).length > 0, 30_000);
+      await waitUntil(
+        'the consumer to notice the broker is gone',
+        () => consumer.logs(/ECONNREFUSED|Connection error|not available|disconnected/i).length > 0,
+        30_000,
+      );
     });
     const second = await lab.produce({ count: 300, invalid: 5 });
-    await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 180_000).catch(failWithOutput(consumer));
-    await waitUntil('the aggregate', () => lab.stats().count === first.orders.length + second.orders.length, 30_000).catch(() => undefined);
+    await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 180_000).catch(
+      failWithOutput(consumer),
+    );
+    await waitUntil(
+      'the aggregate',
+      () => lab.stats().count === first.orders.length + second.orders.length,
+      30_000,
+    ).catch(() => undefined);
     assert.deepEqual(lab.stats(), expectedStats([first, second], 3));
     const bad = [...first.keys.invalid, ...first.keys.poison, ...second.keys.invalid].sort();
     assert.deepEqual((await lab.deadLetters()).map((l) => l.key).sort(), bad);

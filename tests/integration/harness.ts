@@ -27,20 +27,34 @@ export function infrastructure(): Promise<Infrastructure> {
 async function resolveInfrastructure(): Promise<Infrastructure> {
   const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, LOCAL_STACK } = process.env;
   if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL) {
-    return { brokers: KAFKA_BROKERS.split(','), registryUrl: SCHEMA_REGISTRY_URL, local: LOCAL_STACK === '1', startedStack: false };
+    return {
+      brokers: KAFKA_BROKERS.split(','),
+      registryUrl: SCHEMA_REGISTRY_URL,
+      local: LOCAL_STACK === '1',
+      startedStack: false,
+    };
   }
   if (KAFKA_BROKERS || SCHEMA_REGISTRY_URL) {
-    throw new Error('Set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then Testcontainers or the local stack is used).');
+    throw new Error(
+      'Set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then Testcontainers or the local stack is used).',
+    );
   }
   const docker = await dockerForTestcontainers();
   if (docker.answers) return composeInfrastructure(docker.host);
   console.log(`# integration harness: local stack, as Testcontainers found no Docker engine (${docker.reason})`);
   const stack = await stackUp();
-  return { brokers: stack.brokers.split(','), registryUrl: stack.registryUrl, local: true, startedStack: !stack.alreadyUp };
+  return {
+    brokers: stack.brokers.split(','),
+    registryUrl: stack.registryUrl,
+    local: true,
+    startedStack: !stack.alreadyUp,
+  };
 }
 
 /** Testcontainers' own runtime detection (DOCKER_HOST, ~/.testcontainers.properties, the socket...). */
-async function dockerForTestcontainers(): Promise<{ answers: true; host: string } | { answers: false; reason: string }> {
+async function dockerForTestcontainers(): Promise<
+  { answers: true; host: string } | { answers: false; reason: string }
+> {
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
     return { answers: true, host: (await getContainerRuntimeClient()).info.containerRuntime.host };
@@ -62,12 +76,23 @@ async function composeInfrastructure(host: string): Promise<Infrastructure> {
   const kafkaPort = await freePort();
   let registryPort = await freePort();
   while (registryPort === kafkaPort) registryPort = await freePort();
-  console.log(`# integration harness: Testcontainers (Docker answers), compose.yaml's ${INFRASTRUCTURE_SERVICES.join(', ')} on ${host}`);
+  console.log(
+    `# integration harness: Testcontainers (Docker answers), compose.yaml's ${INFRASTRUCTURE_SERVICES.join(', ')} on ${host}`,
+  );
   await new DockerComposeEnvironment(fileURLToPath(new URL('../../', import.meta.url)), 'compose.yaml')
-    .withEnvironment({ KAFKA_HOST_NAME: host, KAFKA_HOST_PORT: String(kafkaPort), REGISTRY_HOST_PORT: String(registryPort) })
+    .withEnvironment({
+      KAFKA_HOST_NAME: host,
+      KAFKA_HOST_PORT: String(kafkaPort),
+      REGISTRY_HOST_PORT: String(registryPort),
+    })
     .withStartupTimeout(180_000)
     .up(INFRASTRUCTURE_SERVICES);
-  return { brokers: [`${host}:${kafkaPort}`], registryUrl: `http://${host}:${registryPort}`, local: false, startedStack: false };
+  return {
+    brokers: [`${host}:${kafkaPort}`],
+    registryUrl: `http://${host}:${registryPort}`,
+    local: false,
+    startedStack: false,
+  };
 }
 
 /**
@@ -77,7 +102,9 @@ async function composeInfrastructure(host: string): Promise<Infrastructure> {
  */
 export async function whyStackIsNotOurs(): Promise<string | undefined> {
   const infra = await infrastructure();
-  return infra.local ? undefined : `needs the local stack, to stop parts of it; this run uses ${infra.brokers.join(',')}`;
+  return infra.local
+    ? undefined
+    : `needs the local stack, to stop parts of it; this run uses ${infra.brokers.join(',')}`;
 }
 
 async function assertStackIsOurs(): Promise<void> {

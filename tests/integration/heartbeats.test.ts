@@ -19,7 +19,10 @@ describe('heartbeats during a batch longer than the session timeout', () => {
   it('keeps its one membership and counts every order once', async () => {
     const truth = await lab.produce({ count: ORDERS });
     const perPartition = ORDERS / 3;
-    assert.ok(perPartition * LATENCY_MS >= 1.9 * SESSION_TIMEOUT_MS, 'a partition\'s batch takes about twice the session timeout');
+    assert.ok(
+      perPartition * LATENCY_MS >= 1.9 * SESSION_TIMEOUT_MS,
+      "a partition's batch takes about twice the session timeout",
+    );
     const consumer = lab.startConsumer();
     await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 120_000);
     await waitUntil('the aggregate', () => lab.stats().count === truth.orders.length, 20_000).catch(() => undefined);

@@ -20,7 +20,11 @@ import { infrastructure, uniqueName, type Infrastructure } from './harness.ts';
 const logger = createLogger('test', 'warn');
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs` saying what it waited for. */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -30,7 +34,8 @@ export async function waitUntil<T>(what: string, check: () => Promise<T | undefi
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -56,7 +61,10 @@ export class ServiceProcess {
 
   /** The /health and /metrics port the service logged when it started. */
   httpPort(): Promise<number> {
-    return waitUntil('the service to log its HTTP port', () => this.logs(/started/).find((entry) => entry.httpPort)?.httpPort as number | undefined);
+    return waitUntil(
+      'the service to log its HTTP port',
+      () => this.logs(/started/).find((entry) => entry.httpPort)?.httpPort as number | undefined,
+    );
   }
 
   /** GET on the service's HTTP port: status and body text. */
@@ -135,11 +143,17 @@ export class Lab {
 
   /** Runs the producer to the end and returns its ground truth (--json). */
   async produce(flags: Record<string, string | number>): Promise<GroundTruth> {
-    const args = Object.entries({ interval: 0, seed: Math.floor(Math.random() * 1e9), ...flags }).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
+    const args = Object.entries({ interval: 0, seed: Math.floor(Math.random() * 1e9), ...flags }).flatMap(
+      ([flag, value]) => [`--${flag}`, String(value)],
+    );
     const producer = this.spawn('services/producer/main.ts', {}, [...args, '--json']);
     const { code } = await producer.exited;
     if (code !== 0) throw new Error(`producer exited with ${code}:\n${producer.output}`);
-    const truthLine = producer.output.trim().split('\n').filter((line) => line.includes('"keys"')).at(-1);
+    const truthLine = producer.output
+      .trim()
+      .split('\n')
+      .filter((line) => line.includes('"keys"'))
+      .at(-1);
     return JSON.parse(truthLine!) as GroundTruth;
   }
 
@@ -196,14 +210,20 @@ export class Lab {
           for (const message of batch.messages) records.push({ partition: batch.partition, message });
           // Control records (transaction markers) are not delivered, so the
           // end is reached when the batch's last offset is.
-          if (BigInt(batch.lastOffset()) + 1n >= (remaining.get(batch.partition) ?? 0n)) remaining.delete(batch.partition);
+          if (BigInt(batch.lastOffset()) + 1n >= (remaining.get(batch.partition) ?? 0n))
+            remaining.delete(batch.partition);
           if (remaining.size === 0) resolve();
         },
       });
     });
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`reading ${topic} to its end timed out`)), 30_000)))]);
+      await Promise.race([
+        done,
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`reading ${topic} to its end timed out`)), 30_000)),
+        ),
+      ]);
     } finally {
       clearTimeout(timer);
       await consumer.disconnect();
@@ -217,7 +237,9 @@ export class Lab {
   }
 
   retryTopics(): string[] {
-    return Array.from({ length: Number(this.env.MAX_RETRIES ?? 3) }, (_, i) => retryTopicName(this.topics.orders, i + 1));
+    return Array.from({ length: Number(this.env.MAX_RETRIES ?? 3) }, (_, i) =>
+      retryTopicName(this.topics.orders, i + 1),
+    );
   }
 
   /**
@@ -234,7 +256,9 @@ export class Lab {
 
 /** The aggregate the consumer must reach: every order that should be processed, counted once. */
 export function expectedStats(truths: GroundTruth[], maxRetries: number): StatsView {
-  const orders = truths.flatMap((truth) => truth.orders.filter((o) => o.category === 'valid' || truth.failTimes <= maxRetries));
+  const orders = truths.flatMap((truth) =>
+    truth.orders.filter((o) => o.category === 'valid' || truth.failTimes <= maxRetries),
+  );
   const { totals, products } = countOrders(emptyTotals('', '', 0), new Map(), orders, '0');
   return combineStats([totals], products);
 }

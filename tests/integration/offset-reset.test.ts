@@ -9,11 +9,15 @@ import { Lab, waitUntil, type ServiceProcess } from './lab.ts';
 const RESET_LOG = /moved outside the consumer/;
 
 async function drainedWith(lab: Lab, consumer: ServiceProcess, count: number): Promise<void> {
-  await waitUntil(`the consumer to drain and count ${count} orders`, async () => (await lab.drained()) && lab.stats().count === count, 60_000).catch(
-    (error: Error) => {
-      throw new Error(`${error.message}; counted ${lab.stats().count}\nconsumer output:\n${consumer.output.slice(-3000)}`);
-    },
-  );
+  await waitUntil(
+    `the consumer to drain and count ${count} orders`,
+    async () => (await lab.drained()) && lab.stats().count === count,
+    60_000,
+  ).catch((error: Error) => {
+    throw new Error(
+      `${error.message}; counted ${lab.stats().count}\nconsumer output:\n${consumer.output.slice(-3000)}`,
+    );
+  });
 }
 
 async function stop(consumer: ServiceProcess): Promise<void> {
@@ -39,18 +43,31 @@ describe('offset reset, STATS_ON_OFFSET_RESET=keep (the default)', () => {
 
     const before = await committed(lab, 0);
     const rewind = Math.min(50, before);
-    await lab.admin.setOffsets({ groupId: lab.group, topic: lab.topics.orders, partitions: [{ partition: 0, offset: String(before - rewind) }] });
+    await lab.admin.setOffsets({
+      groupId: lab.group,
+      topic: lab.topics.orders,
+      partitions: [{ partition: 0, offset: String(before - rewind) }],
+    });
 
     consumer = lab.startConsumer();
     await drainedWith(lab, consumer, 300 + rewind);
     const [reset, ...more] = consumer.logs(RESET_LOG);
     assert.equal(more.length, 0, 'logged once');
     assert.equal(reset?.level, 50, 'at error level');
-    assert.deepEqual([reset?.partition, reset?.committed, reset?.stored, reset?.policy], [0, String(before - rewind), String(before), 'keep']);
+    assert.deepEqual(
+      [reset?.partition, reset?.committed, reset?.stored, reset?.policy],
+      [0, String(before - rewind), String(before), 'keep'],
+    );
     const health = JSON.parse((await consumer.get('/health')).text);
     assert.equal(health.ok, true, 'still healthy: it goes on');
-    assert.deepEqual(health.offsetResets.map((r: { partition: number }) => r.partition), [0]);
-    assert.match((await consumer.get('/metrics')).text, /consumer_offset_resets_total\{topic="[^"]+",partition="0"\} 1/);
+    assert.deepEqual(
+      health.offsetResets.map((r: { partition: number }) => r.partition),
+      [0],
+    );
+    assert.match(
+      (await consumer.get('/metrics')).text,
+      /consumer_offset_resets_total\{topic="[^"]+",partition="0"\} 1/,
+    );
     await stop(consumer);
 
     // The decision was stored: a restart finds the aggregate in step and says nothing.
@@ -70,12 +87,19 @@ describe('offset reset, STATS_ON_OFFSET_RESET=keep (the default)', () => {
     const [end] = (await lab.admin.fetchTopicOffsets(lab.topics.orders)).filter((p) => p.partition === 1);
     const skipped = Number(end!.high) - (await committed(lab, 1));
     assert.ok(skipped > 0, 'partition 1 got some of the new orders');
-    await lab.admin.setOffsets({ groupId: lab.group, topic: lab.topics.orders, partitions: [{ partition: 1, offset: end!.high }] });
+    await lab.admin.setOffsets({
+      groupId: lab.group,
+      topic: lab.topics.orders,
+      partitions: [{ partition: 1, offset: end!.high }],
+    });
 
     const consumer = lab.startConsumer();
     await drainedWith(lab, consumer, start + truth.orders.length - skipped);
     const resets = consumer.logs(RESET_LOG);
-    assert.deepEqual(resets.map((r) => [r.partition, r.committed]), [[1, end!.high]]);
+    assert.deepEqual(
+      resets.map((r) => [r.partition, r.committed]),
+      [[1, end!.high]],
+    );
     await stop(consumer);
   });
 });

@@ -13,7 +13,12 @@ const counts = { valid: 40, invalid: 6, poison: 6, recovering: 4, exhausted: 3 }
 
 for (const mode of ['blocking', 'topics'] as const) {
   describe(`pipeline, RETRY_MODE=${mode}`, () => {
-    const lab = new Lab({ RETRY_MODE: mode, MAX_RETRIES: String(MAX_RETRIES), RETRY_BASE_MS: '100', RETRY_FACTOR: '2' });
+    const lab = new Lab({
+      RETRY_MODE: mode,
+      MAX_RETRIES: String(MAX_RETRIES),
+      RETRY_BASE_MS: '100',
+      RETRY_FACTOR: '2',
+    });
     let truths: GroundTruth[];
     let deadLetters: DeadLetter[];
     let consumer: ServiceProcess;
@@ -21,14 +26,22 @@ for (const mode of ['blocking', 'topics'] as const) {
     before(async () => {
       await lab.start();
       truths = [
-        await lab.produce({ count: counts.valid, invalid: counts.invalid, poison: counts.poison, transient: counts.recovering, 'fail-times': 2 }),
+        await lab.produce({
+          count: counts.valid,
+          invalid: counts.invalid,
+          poison: counts.poison,
+          transient: counts.recovering,
+          'fail-times': 2,
+        }),
         await lab.produce({ count: 1, transient: counts.exhausted, 'fail-times': MAX_RETRIES + 2 }),
       ];
       consumer = lab.startConsumer();
       const expected = counts.invalid + counts.poison + counts.exhausted;
-      await waitUntil('the consumer to drain the orders and retry topics', () => lab.drained(), 90_000).catch((error) => {
-        throw new Error(`${(error as Error).message}\nconsumer output:\n${consumer.output.slice(-4000)}`);
-      });
+      await waitUntil('the consumer to drain the orders and retry topics', () => lab.drained(), 90_000).catch(
+        (error) => {
+          throw new Error(`${(error as Error).message}\nconsumer output:\n${consumer.output.slice(-4000)}`);
+        },
+      );
       deadLetters = await lab.deadLetters();
       assert.equal(deadLetters.length, expected, `expected ${expected} dead letters, got ${deadLetters.length}`);
     });
@@ -70,17 +83,30 @@ for (const mode of ['blocking', 'topics'] as const) {
 
     it('never dead-letters a valid or recovering order', () => {
       const good = new Set([...keysOf('valid'), ...keysOf('transient'), ...keysOf('valid', 1)]);
-      assert.deepEqual(deadLetters.filter((d) => good.has(d.key)).map((d) => d.key), []);
+      assert.deepEqual(
+        deadLetters.filter((d) => good.has(d.key)).map((d) => d.key),
+        [],
+      );
     });
 
     it('each dead letter keeps the original key and bytes, and names its origin exactly', async () => {
-      const originals = new Map((await lab.readAll(lab.topics.orders)).map(({ partition, message }) => [`${partition}/${message.offset}`, message]));
+      const originals = new Map(
+        (await lab.readAll(lab.topics.orders)).map(({ partition, message }) => [
+          `${partition}/${message.offset}`,
+          message,
+        ]),
+      );
       for (const letter of deadLetters) {
         assert.equal(letter.headers[DLT.originalTopic], lab.topics.orders);
         assert.equal(letter.headers[DLT.originalConsumerGroup], lab.group);
         assert.equal(Number(letter.headers[DLT.originalPartition]), letter.partition, 'same partition as the original');
-        const original = originals.get(`${letter.headers[DLT.originalPartition]}/${letter.headers[DLT.originalOffset]}`);
-        assert.ok(original, `no original record at ${letter.headers[DLT.originalPartition]}/${letter.headers[DLT.originalOffset]}`);
+        const original = originals.get(
+          `${letter.headers[DLT.originalPartition]}/${letter.headers[DLT.originalOffset]}`,
+        );
+        assert.ok(
+          original,
+          `no original record at ${letter.headers[DLT.originalPartition]}/${letter.headers[DLT.originalOffset]}`,
+        );
         assert.equal(original.key?.toString(), letter.key);
         assert.deepEqual(original.value, letter.value);
         assert.equal(letter.headers[DLT.originalTimestamp], original.timestamp);
@@ -92,7 +118,11 @@ for (const mode of ['blocking', 'topics'] as const) {
     it('the aggregate equals the one computed from the ground truth', async () => {
       const expected = expectedStats(truths, MAX_RETRIES);
       assert.equal(expected.count, counts.valid + counts.recovering + 1);
-      await waitUntil('the stats reader to see the final aggregate', () => lab.stats().count === expected.count, 10_000).catch(() => undefined);
+      await waitUntil(
+        'the stats reader to see the final aggregate',
+        () => lab.stats().count === expected.count,
+        10_000,
+      ).catch(() => undefined);
       assert.deepEqual(lab.stats(), expected);
     });
 
@@ -103,7 +133,8 @@ for (const mode of ['blocking', 'topics'] as const) {
       // Recovering orders fail twice; exhausted ones fail before each of their retries.
       assert.equal(retries.length, counts.recovering * 2 + counts.exhausted * MAX_RETRIES);
       for (const line of [...deadLettering, ...retries]) {
-        for (const field of ['topic', 'partition', 'offset', 'attempt', 'reason']) assert.ok(line[field] !== undefined, `${field} missing in ${JSON.stringify(line)}`);
+        for (const field of ['topic', 'partition', 'offset', 'attempt', 'reason'])
+          assert.ok(line[field] !== undefined, `${field} missing in ${JSON.stringify(line)}`);
       }
       assert.ok(retries.every((line) => typeof line.orderId === 'string'));
     });

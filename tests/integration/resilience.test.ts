@@ -45,7 +45,11 @@ describe('shutdown during a backoff wait', () => {
     const truth = await lab.produce({ count: 1, transient: 1, 'fail-times': 1 });
     const [waitingKey] = truth.keys.transient;
     const consumer = lab.startConsumer();
-    await waitUntil('the consumer to wait before its first retry', () => consumer.logs(/retrying in place/).some((entry) => entry.orderId === waitingKey), 30_000);
+    await waitUntil(
+      'the consumer to wait before its first retry',
+      () => consumer.logs(/retrying in place/).some((entry) => entry.orderId === waitingKey),
+      30_000,
+    );
     consumer.kill('SIGTERM');
     const exit = await consumer.exited;
     assert.deepEqual(exit, { code: 0, signal: null }, consumer.output.slice(-2000));

@@ -38,7 +38,10 @@ describe('serde against the real registry', () => {
   it('a wrong magic byte is undecodable', async () => {
     const bytes = await serde.encode(schemaId, order);
     bytes[0] = 1;
-    await assert.rejects(new Serde(infra.registryUrl).decode(bytes), (error) => error instanceof UndecodableError && error.reason === 'bad-magic-byte');
+    await assert.rejects(
+      new Serde(infra.registryUrl).decode(bytes),
+      (error) => error instanceof UndecodableError && error.reason === 'bad-magic-byte',
+    );
   });
 
   it('an unknown schema id is undecodable', async () => {
@@ -50,7 +53,9 @@ describe('serde against the real registry', () => {
     );
   });
 
-  it('with the registry stopped, decoding raises the typed unreachable error', { skip: registryNotOurs ?? false }, async () => {
+  it('with the registry stopped, decoding raises the typed unreachable error', {
+    skip: registryNotOurs ?? false,
+  }, async () => {
     const bytes = await serde.encode(schemaId, order);
     await withRegistryStopped(async () => {
       await assert.rejects(new Serde(infra.registryUrl).decode(bytes), (error) => {

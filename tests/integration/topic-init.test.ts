@@ -41,7 +41,11 @@ describe('topic-init', () => {
 
   before(async () => {
     infra = await infrastructure();
-    admin = createKafka({ brokers: infra.brokers, clientId: 'it-topic-init', logger: createLogger('test', 'warn') }).admin();
+    admin = createKafka({
+      brokers: infra.brokers,
+      clientId: 'it-topic-init',
+      logger: createLogger('test', 'warn'),
+    }).admin();
     await admin.connect();
     env = {
       KAFKA_BROKERS: infra.brokers.join(','),
@@ -89,7 +93,8 @@ describe('topic-init', () => {
       })),
     });
     const config = (topic: string, name: string) =>
-      described.resources.find((r) => r.resourceName === topic)?.configEntries.find((e) => e.configName === name)?.configValue;
+      described.resources.find((r) => r.resourceName === topic)?.configEntries.find((e) => e.configName === name)
+        ?.configValue;
     assert.equal(config(`${prefix}-orders-dlq`, 'retention.ms'), String(30 * 24 * 3600 * 1000));
     assert.equal(config(`${prefix}-order-stats`, 'cleanup.policy'), 'compact');
 
@@ -168,7 +173,10 @@ describe('topic-init', () => {
   it('an unreachable registry exits non-zero naming the registry and its URL', async () => {
     const run = await runTopicInit({ ...env, SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1', INIT_TIMEOUT_MS: '2000' });
     assert.notEqual(run.code, 0);
-    assert.match(run.output, /schema registry did not answer at http:\/\/127\.0\.0\.1:1 within 2000 ms \(SCHEMA_REGISTRY_URL\)/);
+    assert.match(
+      run.output,
+      /schema registry did not answer at http:\/\/127\.0\.0\.1:1 within 2000 ms \(SCHEMA_REGISTRY_URL\)/,
+    );
   });
 
   it('a missing variable exits non-zero naming it', async () => {

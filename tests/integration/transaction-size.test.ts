@@ -33,13 +33,20 @@ describe('transaction size: a burst of dead letters beyond one record batch', ()
 
   it('writes more dead-letter bytes per partition than one record batch may hold', () => {
     const perPartition = new Map<number, number>();
-    for (const { partition, message } of letters) perPartition.set(partition, (perPartition.get(partition) ?? 0) + recordBytes(message));
+    for (const { partition, message } of letters)
+      perPartition.set(partition, (perPartition.get(partition) ?? 0) + recordBytes(message));
     const largest = Math.max(...perPartition.values());
-    assert.ok(largest > BROKER_BATCH_LIMIT, `largest DLQ partition holds ${largest} bytes; the test needs more than ${BROKER_BATCH_LIMIT}`);
+    assert.ok(
+      largest > BROKER_BATCH_LIMIT,
+      `largest DLQ partition holds ${largest} bytes; the test needs more than ${BROKER_BATCH_LIMIT}`,
+    );
   });
 
   it('dead-letters every invalid order exactly once and counts the valid ones', async () => {
-    assert.deepEqual(letters.map(({ message }) => message.key?.toString() ?? '').sort(), [...truth.keys.invalid].sort());
+    assert.deepEqual(
+      letters.map(({ message }) => message.key?.toString() ?? '').sort(),
+      [...truth.keys.invalid].sort(),
+    );
     await waitUntil('the aggregate', () => lab.stats().count === truth.keys.valid.length, 20_000);
     assert.equal(lab.stats().count, truth.keys.valid.length);
   });

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deadLetterClass, failureKind } from '../../services/consumer/classify.ts';
-import { RegistryUnreachableError, TransientError, UndecodableError, ValidationError } from '../../services/lib/errors.ts';
+import {
+  RegistryUnreachableError,
+  TransientError,
+  UndecodableError,
+  ValidationError,
+} from '../../services/lib/errors.ts';
 import { validateOrder } from '../../services/lib/order.ts';
 
 describe('classification', () => {
@@ -34,6 +39,10 @@ describe('order validation', () => {
     ['infinite price', { ...good, price: Number.POSITIVE_INFINITY }, /not a finite number/],
     ['huge price', { ...good, price: 2e6 }, /above the maximum/],
   ] as const) {
-    it(`refuses ${name}`, () => assert.throws(() => validateOrder(order), (error) => error instanceof ValidationError && message.test(error.message)));
+    it(`refuses ${name}`, () =>
+      assert.throws(
+        () => validateOrder(order),
+        (error) => error instanceof ValidationError && message.test(error.message),
+      ));
   }
 });

@@ -2,7 +2,14 @@
 // would: variable substitution, published ports, start order.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { interpolate, isActive, publishedPort, readComposeFile, startOrder, type ComposeService } from '../../scripts/lib/compose-file.ts';
+import {
+  interpolate,
+  isActive,
+  publishedPort,
+  readComposeFile,
+  startOrder,
+  type ComposeService,
+} from '../../scripts/lib/compose-file.ts';
 
 function service(name: string, extra: Partial<ComposeService> = {}): ComposeService {
   return { name, environment: {}, profiles: [], dependsOn: {}, ports: [], ...extra };
@@ -12,7 +19,11 @@ describe('compose-file', () => {
   it('substitutes variables as Compose does', () => {
     const env = { SET: 'x', EMPTY: '' };
     assert.equal(interpolate('${SET:-d}/${UNSET:-d}/${EMPTY:-d}', env), 'x/d/d');
-    assert.equal(interpolate('${EMPTY-d}/${UNSET-d}', env), '/d', 'without the colon only an unset variable takes the default');
+    assert.equal(
+      interpolate('${EMPTY-d}/${UNSET-d}', env),
+      '/d',
+      'without the colon only an unset variable takes the default',
+    );
     assert.equal(interpolate('${UNSET}', env), '');
   });
 
@@ -25,9 +36,23 @@ describe('compose-file', () => {
   });
 
   it('orders services after what they depend on, and refuses a cycle', () => {
-    const services = [service('c', { dependsOn: { b: 'service_healthy' } }), service('b', { dependsOn: { a: 'service_started' } }), service('a')];
-    assert.deepEqual(startOrder(services).map(({ name }) => name), ['a', 'b', 'c']);
-    assert.throws(() => startOrder([service('a', { dependsOn: { b: 'service_started' } }), service('b', { dependsOn: { a: 'service_started' } })]), /cycle/);
+    const services = [
+      service('c', { dependsOn: { b: 'service_healthy' } }),
+      service('b', { dependsOn: { a: 'service_started' } }),
+      service('a'),
+    ];
+    assert.deepEqual(
+      startOrder(services).map(({ name }) => name),
+      ['a', 'b', 'c'],
+    );
+    assert.throws(
+      () =>
+        startOrder([
+          service('a', { dependsOn: { b: 'service_started' } }),
+          service('b', { dependsOn: { a: 'service_started' } }),
+        ]),
+      /cycle/,
+    );
   });
 
   it('starts a service with profiles only when one is active', () => {

@@ -8,7 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, requiredVariables, serviceSpecs } from '../../services/lib/config.ts';
-import { isOneShot, ourServices, readComposeFile, resolvedEnvironment, type ComposeService } from '../../scripts/lib/compose-file.ts';
+import {
+  isOneShot,
+  ourServices,
+  readComposeFile,
+  resolvedEnvironment,
+  type ComposeService,
+} from '../../scripts/lib/compose-file.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const services = readComposeFile();
@@ -17,7 +23,10 @@ const packageVersion = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) 
 
 function specOf(service: ComposeService): Record<string, object> {
   const spec = (serviceSpecs as Record<string, Record<string, object>>)[service.name];
-  assert.ok(spec, `compose service ${service.name} is built from this repo but services/lib/config.ts has no serviceSpecs['${service.name}']`);
+  assert.ok(
+    spec,
+    `compose service ${service.name} is built from this repo but services/lib/config.ts has no serviceSpecs['${service.name}']`,
+  );
   return spec;
 }
 
@@ -52,7 +61,10 @@ describe('compose.yaml', () => {
 
       it('runs an entrypoint that exists', () => {
         const entrypoint = service.command?.[0];
-        assert.ok(entrypoint && existsSync(`${root}${entrypoint}`), `${service.name}: command ${String(entrypoint)} is not a file in the repo`);
+        assert.ok(
+          entrypoint && existsSync(`${root}${entrypoint}`),
+          `${service.name}: command ${String(entrypoint)} is not a file in the repo`,
+        );
       });
 
       if (isOneShot(service, services)) return;
@@ -71,7 +83,9 @@ describe('compose.yaml', () => {
   });
 
   it('pins every image, and tags the repo image with the package version', () => {
-    const unpinned = services.filter((service) => !service.image || !isPinned(service.image)).map((service) => `${service.name}: ${service.image}`);
+    const unpinned = services
+      .filter((service) => !service.image || !isPinned(service.image))
+      .map((service) => `${service.name}: ${service.image}`);
     assert.deepEqual(unpinned, []);
     for (const service of tsxServices) assert.equal(service.image, `kafka-orders:${packageVersion}`);
   });
@@ -85,7 +99,9 @@ describe('compose.yaml', () => {
   });
 
   it('gives topic-init, the consumer and the DLQ service the same topics, group and retry count', () => {
-    const [topicInit, consumer, dlqService] = ['topic-init', 'consumer', 'dlq-service'].map((name) => services.find((service) => service.name === name)!);
+    const [topicInit, consumer, dlqService] = ['topic-init', 'consumer', 'dlq-service'].map(
+      (name) => services.find((service) => service.name === name)!,
+    );
     // Retry topics are made per retry, so the retry count must agree too.
     for (const name of ['ORDERS_TOPIC', 'DLQ_TOPIC', 'STATS_TOPIC', 'REPLAYS_TOPIC', 'MAX_RETRIES']) {
       assert.equal(consumer!.environment[name], topicInit!.environment[name], name);

@@ -45,7 +45,10 @@ describe('config', () => {
   });
 
   it('the error message lists each variable', () => {
-    assert.throws(() => loadConfig(spec, { SCHEMA_REGISTRY_URL: 'not a url' }), /KAFKA_BROKERS: is required[\s\S]*SCHEMA_REGISTRY_URL/);
+    assert.throws(
+      () => loadConfig(spec, { SCHEMA_REGISTRY_URL: 'not a url' }),
+      /KAFKA_BROKERS: is required[\s\S]*SCHEMA_REGISTRY_URL/,
+    );
   });
 
   it('lists the variables without defaults', () => {

@@ -25,7 +25,9 @@ function variableTable(markdown: string): Row[] {
   assert.ok(header >= 0, `${DOC} has no table with the columns variable | default | read by`);
   const rows: Row[] = [];
   for (let i = header + 2; i < lines.length && lines[i]!.startsWith('|'); i++) {
-    const cells = lines[i]!.split('|').slice(1, -1).map((cell) => cell.trim());
+    const cells = lines[i]!.split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     const name = /^`([A-Z][A-Z0-9_]*)`$/.exec(cells[0] ?? '')?.[1];
     assert.ok(name, `${DOC}:${i + 1}: the first column must be one variable in backticks, got "${cells[0]}"`);
     rows.push({ line: i + 1, name, defaults: cells[1] ?? '', readBy: cells[2] ?? '' });

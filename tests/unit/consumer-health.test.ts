@@ -39,7 +39,9 @@ describe('consumer health', () => {
     time.now += 1_000;
     const status = health.status();
     assert.equal(status.ok, false);
-    assert.deepEqual(status.stalled, [{ topic: 'orders', partition: 1, since: new Date(1_000_000).toISOString(), error: 'commit refused again' }]);
+    assert.deepEqual(status.stalled, [
+      { topic: 'orders', partition: 1, since: new Date(1_000_000).toISOString(), error: 'commit refused again' },
+    ]);
     health.progressed('orders', 1);
     assert.equal(health.status().ok, true, 'healthy again once it commits');
   });

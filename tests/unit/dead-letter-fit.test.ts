@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Message } from 'kafkajs';
-import { deadLetterHeaders, DLQ, DLT, fitDeadLetter, headerText, readDeadLetterHeaders, REPLAY } from '../../services/lib/dlq.ts';
+import {
+  deadLetterHeaders,
+  DLQ,
+  DLT,
+  fitDeadLetter,
+  headerText,
+  readDeadLetterHeaders,
+  REPLAY,
+} from '../../services/lib/dlq.ts';
 import { recordBytes } from '../../services/lib/record-size.ts';
 
 const LIMIT = 1_048_588 - 61; // max.message.bytes by default, less a record batch's framing
@@ -14,17 +22,20 @@ function letter(value: Buffer, extra: Record<string, string> = {}, key = 'order-
     key,
     value,
     partition: 1,
-    headers: deadLetterHeaders({ traceparent: '00-abc', ...extra }, {
-      topic: 'orders',
-      partition: 1,
-      offset: '41',
-      timestamp: '1700000000000',
-      consumerGroup: 'order-processor',
-      failureClass: 'undecodable',
-      attempts: 1,
-      error,
-      failedAt: new Date('2026-01-02T03:04:05Z'),
-    }),
+    headers: deadLetterHeaders(
+      { traceparent: '00-abc', ...extra },
+      {
+        topic: 'orders',
+        partition: 1,
+        offset: '41',
+        timestamp: '1700000000000',
+        consumerGroup: 'order-processor',
+        failureClass: 'undecodable',
+        attempts: 1,
+        error,
+        failedAt: new Date('2026-01-02T03:04:05Z'),
+      },
+    ),
   };
 }
 
@@ -52,7 +63,10 @@ describe('fitting a dead letter into the DLQ topic', () => {
     assert.ok(recordBytes(fitted) <= LIMIT, `${recordBytes(fitted)} bytes`);
     const read = readDeadLetterHeaders(fitted.headers);
     assert.deepEqual(read.truncated, ['stacktrace', 'headers', 'value']);
-    assert.deepEqual(read.originalValue, { bytes: value.length, sha256: createHash('sha256').update(value).digest('hex') });
+    assert.deepEqual(read.originalValue, {
+      bytes: value.length,
+      sha256: createHash('sha256').update(value).digest('hex'),
+    });
     assert.ok(Buffer.isBuffer(fitted.value) && fitted.value.length > 0 && fitted.value.length <= 4096);
     assert.deepEqual(fitted.value, value.subarray(0, fitted.value.length), 'the value keeps its first bytes');
     assert.equal(fitted.key, 'order-1');

@@ -34,9 +34,15 @@ describe('DLQ headers', () => {
   });
 
   it('replaces the headers of an earlier failure instead of piling them up', () => {
-    const first = deadLetterHeaders({ 'x-retry-attempt': '2' }, context({ attempts: 4, failureClass: 'retries-exhausted' }));
+    const first = deadLetterHeaders(
+      { 'x-retry-attempt': '2' },
+      context({ attempts: 4, failureClass: 'retries-exhausted' }),
+    );
     const replayed = { ...first, [REPLAY.count]: '1', [REPLAY.from]: 'orders-dlq/2/7' };
-    const second = deadLetterHeaders(replayed, context({ offset: '99', attempts: 1, error: new Error('second failure') }));
+    const second = deadLetterHeaders(
+      replayed,
+      context({ offset: '99', attempts: 1, error: new Error('second failure') }),
+    );
     assert.equal(second[DLT.originalOffset], '99');
     assert.equal(second[DLT.exceptionMessage], 'second failure');
     assert.equal(second[DLQ.attempts], '1');

@@ -12,7 +12,12 @@ import { NONE, reasonsOf, SummaryBuilder } from '../../services/dlq-service/inde
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const MINUTE = 60_000;
 
-function entry(partition: number, offset: number, minute: number, fields: { product?: string; failureClass?: string; message?: string; orderId?: string } = {}): DlqEntry {
+function entry(
+  partition: number,
+  offset: number,
+  minute: number,
+  fields: { product?: string; failureClass?: string; message?: string; orderId?: string } = {},
+): DlqEntry {
   const message = fields.message ?? `price -${offset} is not positive`;
   return {
     partition,
@@ -41,7 +46,10 @@ function entry(partition: number, offset: number, minute: number, fields: { prod
     value: null,
     otherHeaders: null,
     schemaId: 1,
-    order: fields.product === undefined ? null : { orderId: fields.orderId ?? `o-${partition}-${offset}`, product: fields.product, price: -offset },
+    order:
+      fields.product === undefined
+        ? null
+        : { orderId: fields.orderId ?? `o-${partition}-${offset}`, product: fields.product, price: -offset },
     undecodable: null,
   };
 }
@@ -91,7 +99,8 @@ describe('DLQ index', () => {
 
   it('filters, and counts what matches', () => {
     const index = filled();
-    const page = (filter: DlqFilter, replays: (e: DlqEntry) => number = () => 0) => index.page(compileFilter(filter, replays), 10);
+    const page = (filter: DlqFilter, replays: (e: DlqEntry) => number = () => 0) =>
+      index.page(compileFilter(filter, replays), 10);
     assert.deepEqual(ids(page({ product: 'mouse' }).items), ['1-1', '1-0', '0-0']);
     assert.deepEqual(ids(page({ failureClass: 'undecodable' }).items), ['2-0']);
     assert.deepEqual(ids(page({ reason: 'TIMED OUT' }).items), ['1-0']);
@@ -100,7 +109,12 @@ describe('DLQ index', () => {
     assert.deepEqual(ids(page({ q: 'o-2-0' }).items), ['2-0'], 'the key, when there is no order');
     assert.deepEqual(ids(page({ q: '.*' }).items), [], 'text, not a pattern');
     assert.deepEqual(ids(page({ replayed: true }, (e) => (e.partition === 1 ? 1 : 0)).items), ['1-1', '1-0']);
-    assert.deepEqual(ids(page({ replayed: false }, (e) => (e.partition === 1 ? 1 : 0)).items), ['2-1', '0-1', '2-0', '0-0']);
+    assert.deepEqual(ids(page({ replayed: false }, (e) => (e.partition === 1 ? 1 : 0)).items), [
+      '2-1',
+      '0-1',
+      '2-0',
+      '0-0',
+    ]);
     const range = page({ from: new Date(T0 + MINUTE).toISOString(), to: new Date(T0 + 4 * MINUTE).toISOString() });
     assert.deepEqual(ids(range.items), ['0-1', '2-0', '1-0'], 'from inclusive, to exclusive');
     assert.equal(range.total, 3);
@@ -109,9 +123,15 @@ describe('DLQ index', () => {
 
   it('keeps its class and product columns in step with the entries, through re-sorts', () => {
     const index = filled();
-    const page = (filter: DlqFilter) => index.page(compileFilter(filter, () => 0), 10);
+    const page = (filter: DlqFilter) =>
+      index.page(
+        compileFilter(filter, () => 0),
+        10,
+      );
     assert.deepEqual(ids(page({ failureClass: 'permanent', product: 'mouse' }).items), ['1-1', '0-0']);
-    assert.deepEqual(ids(page({ failureClass: 'retries-exhausted', product: 'mouse', reason: 'timed out' }).items), ['1-0']);
+    assert.deepEqual(ids(page({ failureClass: 'retries-exhausted', product: 'mouse', reason: 'timed out' }).items), [
+      '1-0',
+    ]);
     assert.equal(page({ product: 'sofa' }).total, 0, 'a value no record carries');
     assert.equal(page({ failureClass: 'undecodable', product: 'mouse' }).total, 0);
     // Older than everything: the entries are re-sorted, and the columns with them.
@@ -119,9 +139,20 @@ describe('DLQ index', () => {
     assert.deepEqual(ids(page({ product: 'sofa' }).items), ['2-2']);
     assert.deepEqual(ids(page({ failureClass: 'retries-exhausted' }).items), ['1-0', '2-2']);
     assert.deepEqual(ids(page({ product: 'mouse' }).items), ['1-1', '1-0', '0-0']);
-    assert.deepEqual(ids(index.select(compileFilter({ failureClass: 'retries-exhausted' }, () => 0), 10).items), ['2-2', '1-0']);
+    assert.deepEqual(
+      ids(
+        index.select(
+          compileFilter({ failureClass: 'retries-exhausted' }, () => 0),
+          10,
+        ).items,
+      ),
+      ['2-2', '1-0'],
+    );
     const visited: string[] = [];
-    index.forEach(compileFilter({ product: 'keyboard' }, () => 0), (e) => visited.push(`${e.partition}-${e.offset}`));
+    index.forEach(
+      compileFilter({ product: 'keyboard' }, () => 0),
+      (e) => visited.push(`${e.partition}-${e.offset}`),
+    );
     assert.deepEqual(visited, ['0-1']);
   });
 
@@ -136,21 +167,37 @@ describe('DLQ index', () => {
   });
 
   it('selects oldest first for a bulk replay', () => {
-    const { items, total } = filled().select(compileFilter({ product: 'mouse' }, () => 0), 2);
+    const { items, total } = filled().select(
+      compileFilter({ product: 'mouse' }, () => 0),
+      2,
+    );
     assert.deepEqual(ids(items), ['0-0', '1-0']);
     assert.equal(total, 3);
   });
 
   it('stays fast at 100k records', () => {
     const index = new DlqIndex();
-    for (let i = 0; i < 100_000; i += 1) index.add(entry(i % 3, Math.floor(i / 3), (i % 3) * 1000 + i / 100, { product: i % 7 === 0 ? 'mouse' : 'keyboard' }));
+    for (let i = 0; i < 100_000; i += 1)
+      index.add(
+        entry(i % 3, Math.floor(i / 3), (i % 3) * 1000 + i / 100, { product: i % 7 === 0 ? 'mouse' : 'keyboard' }),
+      );
     const started = performance.now();
-    const page = index.page(compileFilter({ product: 'mouse' }, () => 0), 50);
+    const page = index.page(
+      compileFilter({ product: 'mouse' }, () => 0),
+      50,
+    );
     assert.equal(page.total, Math.ceil(100_000 / 7));
     assert.equal(page.items.length, 50);
-    const next = index.page(compileFilter({ product: 'mouse' }, () => 0), 50, page.next!);
+    const next = index.page(
+      compileFilter({ product: 'mouse' }, () => 0),
+      50,
+      page.next!,
+    );
     assert.equal(next.items.length, 50);
-    assert.ok(performance.now() - started < 2000, 'a generous bound: this checks for accidental quadratic work, not speed');
+    assert.ok(
+      performance.now() - started < 2000,
+      'a generous bound: this checks for accidental quadratic work, not speed',
+    );
   });
 });
 
@@ -159,7 +206,8 @@ describe('cursors', () => {
     const position = { time: T0, partition: 2, offset: 99 };
     assert.deepEqual(decodeCursor(encodeCursor(position)), position);
     assert.match(encodeCursor(position), /^[A-Za-z0-9_-]+$/);
-    for (const bad of ['', 'abc', Buffer.from('1.2').toString('base64url'), Buffer.from('x.1.2').toString('base64url')]) assert.equal(decodeCursor(bad), undefined, bad);
+    for (const bad of ['', 'abc', Buffer.from('1.2').toString('base64url'), Buffer.from('x.1.2').toString('base64url')])
+      assert.equal(decodeCursor(bad), undefined, bad);
   });
 });
 
@@ -178,8 +226,15 @@ describe('DLQ summary', () => {
     assert.deepEqual(result.byReason[0], { reason: 'price <n> is not positive', count: 5 });
     assert.equal(result.perMinute.length, 60);
     assert.equal(result.perMinute.at(-1)!.minute, new Date(T0 + 30 * MINUTE).toISOString());
-    assert.equal(result.perMinute.reduce((sum, bucket) => sum + bucket.count, 0), 6, 'the record two hours old is not in the last hour');
-    assert.equal(result.perMinute.find((bucket) => bucket.minute === new Date(T0 + 5 * MINUTE).toISOString())!.count, 1);
+    assert.equal(
+      result.perMinute.reduce((sum, bucket) => sum + bucket.count, 0),
+      6,
+      'the record two hours old is not in the last hour',
+    );
+    assert.equal(
+      result.perMinute.find((bucket) => bucket.minute === new Date(T0 + 5 * MINUTE).toISOString())!.count,
+      1,
+    );
     assert.equal(result.oldest, new Date(T0 - 120 * MINUTE).toISOString());
     assert.equal(result.newest, new Date(T0 + 5 * MINUTE).toISOString());
     assert.deepEqual(reasonsOf([entry(0, 1, 0), entry(0, 2, 0), entry(0, 3, 0, { message: 'x' })]), [
@@ -192,6 +247,9 @@ describe('DLQ summary', () => {
     const result = new SummaryBuilder(T0).result();
     assert.equal(result.total, 0);
     assert.equal(result.oldest, null);
-    assert.equal(result.perMinute.every((bucket) => bucket.count === 0), true);
+    assert.equal(
+      result.perMinute.every((bucket) => bucket.count === 0),
+      true,
+    );
   });
 });

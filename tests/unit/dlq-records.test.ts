@@ -34,14 +34,23 @@ const headers = deadLetterHeaders(
 // Kafka hands headers back as Buffers.
 const asRead = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Buffer.from(String(value))]));
 const message = (overrides: Partial<KafkaMessage> = {}): KafkaMessage =>
-  ({ key: Buffer.from('o-1'), value: Buffer.from([0, 0, 0, 0, 1, 2]), offset: '7', timestamp: '1700000000999', headers: asRead, attributes: 0, ...overrides }) as KafkaMessage;
+  ({
+    key: Buffer.from('o-1'),
+    value: Buffer.from([0, 0, 0, 0, 1, 2]),
+    offset: '7',
+    timestamp: '1700000000999',
+    headers: asRead,
+    attributes: 0,
+    ...overrides,
+  }) as KafkaMessage;
 const decoded = { schemaId: 1, order: { orderId: 'o-1', product: 'mouse', price: -1 }, undecodable: null };
 
 describe('DLQ record ids', () => {
   it('are <partition>-<offset> and parse back', () => {
     assert.equal(deadLetterId(2, '1041'), '2-1041');
     assert.deepEqual(parseDeadLetterId('2-1041'), { partition: 2, offset: 1041 });
-    for (const bad of ['', '2', '2-', '-1', 'a-1', '1-2-3', '1-99999999999999999', '1-1.5', ' 1-1']) assert.equal(parseDeadLetterId(bad), undefined, bad);
+    for (const bad of ['', '2', '2-', '-1', 'a-1', '1-2-3', '1-99999999999999999', '1-1.5', ' 1-1'])
+      assert.equal(parseDeadLetterId(bad), undefined, bad);
   });
 });
 
@@ -61,7 +70,11 @@ describe('DLQ headers read back', () => {
   });
 
   it('leaves absent or malformed values undefined', () => {
-    const read = readDeadLetterHeaders({ 'x-dlq-attempts': 'many', 'x-dlq-failed-at': 'yesterday', [REPLAY.count]: '-1' });
+    const read = readDeadLetterHeaders({
+      'x-dlq-attempts': 'many',
+      'x-dlq-failed-at': 'yesterday',
+      [REPLAY.count]: '-1',
+    });
     assert.equal(read.attempts, undefined);
     assert.equal(read.failedAt, undefined);
     assert.equal(read.replayCount, 0);
@@ -87,14 +100,20 @@ describe('DLQ index entries', () => {
     assert.equal(entry.reason, 'price <n> is not positive');
     assert.equal(entry.priorReplays, 2);
     assert.equal(entry.order?.product, 'mouse');
-    assert.deepEqual(headersOf(entry), Object.fromEntries(Object.entries(asRead).map(([name, value]) => [name, value.toString()])));
+    assert.deepEqual(
+      headersOf(entry),
+      Object.fromEntries(Object.entries(asRead).map(([name, value]) => [name, value.toString()])),
+    );
     assert.equal(stackOf(entry), String(headers['kafka_dlt-exception-stacktrace']));
   });
 
   it('share repeated strings and keep their own copies of the bytes', () => {
     const strings = new Interner();
     const value = Buffer.from([0, 0, 0, 0, 1, 2, 3, 4]);
-    const [a, b] = [toEntry(0, message({ value: value.subarray(0, 6) }), decoded, strings), toEntry(0, message({ offset: '8' }), decoded, strings)];
+    const [a, b] = [
+      toEntry(0, message({ value: value.subarray(0, 6) }), decoded, strings),
+      toEntry(0, message({ offset: '8' }), decoded, strings),
+    ];
     assert.equal(a.stackFrames, b.stackFrames);
     value[5] = 9;
     assert.equal(a.value?.[5], 2, 'a copy, not a view of the fetch buffer');
@@ -122,7 +141,12 @@ describe('DLQ index entries', () => {
   });
 
   it('fall back to the record timestamp without dead-letter headers', () => {
-    const entry = toEntry(0, message({ headers: {} }), { schemaId: null, order: null, undecodable: { reason: 'too-short', message: 'short' } }, new Interner());
+    const entry = toEntry(
+      0,
+      message({ headers: {} }),
+      { schemaId: null, order: null, undecodable: { reason: 'too-short', message: 'short' } },
+      new Interner(),
+    );
     assert.equal(entry.time, 1700000000999);
     assert.equal(entry.failedAt, null);
     assert.equal(entry.failureClass, null);
@@ -133,7 +157,8 @@ describe('DLQ index entries', () => {
 describe('replay state', () => {
   it('counts every replay and keeps the latest history', () => {
     let state = undefined as ReturnType<typeof nextState> | undefined;
-    for (let i = 1; i <= HISTORY_LIMIT + 5; i += 1) state = nextState(state, { at: `t${i}`, replayCount: i, topic: 'orders', partition: 0, offset: String(i) });
+    for (let i = 1; i <= HISTORY_LIMIT + 5; i += 1)
+      state = nextState(state, { at: `t${i}`, replayCount: i, topic: 'orders', partition: 0, offset: String(i) });
     assert.equal(state!.count, HISTORY_LIMIT + 5);
     assert.equal(state!.history.length, HISTORY_LIMIT);
     assert.equal(state!.history.at(-1)!.at, `t${HISTORY_LIMIT + 5}`);

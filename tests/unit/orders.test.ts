@@ -17,10 +17,23 @@ describe('order factory', () => {
   it('is deterministic for a seed', () => {
     const counts = { valid: 20, invalid: 5, poison: 5, transient: 5, failTimes: 2 };
     const plan = (seed: number) => [...new OrderFactory(seed).plan(counts)];
-    assert.deepEqual(plan(7).map((r) => r.key), plan(7).map((r) => r.key));
-    assert.deepEqual(plan(7).map((r) => r.category), plan(7).map((r) => r.category), 'the same interleaving');
-    assert.notDeepEqual(plan(7).map((r) => r.key), plan(8).map((r) => r.key));
-    assert.notDeepEqual(plan(7).map((r) => r.category), plan(8).map((r) => r.category));
+    assert.deepEqual(
+      plan(7).map((r) => r.key),
+      plan(7).map((r) => r.key),
+    );
+    assert.deepEqual(
+      plan(7).map((r) => r.category),
+      plan(7).map((r) => r.category),
+      'the same interleaving',
+    );
+    assert.notDeepEqual(
+      plan(7).map((r) => r.key),
+      plan(8).map((r) => r.key),
+    );
+    assert.notDeepEqual(
+      plan(7).map((r) => r.category),
+      plan(8).map((r) => r.category),
+    );
   });
 
   it('plans what was asked, each category as it says', () => {
@@ -78,12 +91,19 @@ describe('order factory', () => {
     // Planning all 50 million up front takes gigabytes (or dies of V8 out-of-memory).
     assert.ok(grownMb < 32, `heap grew by ${grownMb.toFixed(1)} MB for the first 1000 of 50 million records`);
     const again = first(huge(), 1000);
-    assert.deepEqual(again.map((r) => r.key), head.map((r) => r.key), 'repeatable for a seed, however long the plan');
+    assert.deepEqual(
+      again.map((r) => r.key),
+      head.map((r) => r.key),
+      'repeatable for a seed, however long the plan',
+    );
   });
 
   it('endless: the scenario records first, then valid orders for as long as asked', () => {
     const records = first(new OrderFactory(9).endless({ invalid: 3, poison: 2, transient: 1, failTimes: 2 }), 10_000);
-    const scenario = records.slice(0, 6).map((r) => r.category).sort();
+    const scenario = records
+      .slice(0, 6)
+      .map((r) => r.category)
+      .sort();
     assert.deepEqual(scenario, ['invalid', 'invalid', 'invalid', 'poison', 'poison', 'transient']);
     assert.ok(records.slice(6).every((r) => r.category === 'valid'));
   });

@@ -7,7 +7,14 @@ const retryTopics = new RetryTopics('orders', 3);
 
 function record(headers: Record<string, string>): KafkaMessage {
   const entries = Object.entries(headers).map(([name, value]) => [name, Buffer.from(value)]);
-  return { key: null, value: null, offset: '17', timestamp: '1700000000123', attributes: 0, headers: Object.fromEntries(entries) } as KafkaMessage;
+  return {
+    key: null,
+    value: null,
+    offset: '17',
+    timestamp: '1700000000123',
+    attributes: 0,
+    headers: Object.fromEntries(entries),
+  } as KafkaMessage;
 }
 
 const envelope = {
@@ -21,7 +28,11 @@ const envelope = {
 
 describe('the retry envelope', () => {
   it('is ignored on the orders topic: a forged one does not change where the record came from or its attempts', () => {
-    const forged = record({ [RETRY.originalTopic]: 'elsewhere', [RETRY.attempt]: 'abc', [RETRY.dueAt]: '99999999999999' });
+    const forged = record({
+      [RETRY.originalTopic]: 'elsewhere',
+      [RETRY.attempt]: 'abc',
+      [RETRY.dueAt]: '99999999999999',
+    });
     assert.deepEqual(retryTopics.envelope('orders', 2, forged), {
       origin: { topic: 'orders', partition: 2, offset: '17', timestamp: '1700000000123' },
       attemptsBefore: 0,
@@ -48,13 +59,19 @@ describe('the retry envelope', () => {
     it(`is malformed on a retry topic with ${name}=${JSON.stringify(value)}, and the error names the header`, () => {
       assert.throws(
         () => retryTopics.envelope('orders-retry-1', 0, record({ ...envelope, [name]: value })),
-        (error: unknown) => error instanceof MalformedEnvelopeError && error.kind === 'permanent' && error.message.includes('retry record'),
+        (error: unknown) =>
+          error instanceof MalformedEnvelopeError &&
+          error.kind === 'permanent' &&
+          error.message.includes('retry record'),
       );
     });
   }
 
   it('is malformed on a retry topic when a header is missing', () => {
     const { [RETRY.originalOffset]: _missing, ...partial } = envelope;
-    assert.throws(() => retryTopics.envelope('orders-retry-1', 0, record(partial)), /no x-retry-original-offset header/);
+    assert.throws(
+      () => retryTopics.envelope('orders-retry-1', 0, record(partial)),
+      /no x-retry-original-offset header/,
+    );
   });
 });

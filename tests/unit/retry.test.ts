@@ -10,7 +10,10 @@ describe('backoff', () => {
   });
 
   it('is capped', () => {
-    assert.deepEqual(backoffSchedule({ ...defaults, maxRetries: 7, maxMs: 10_000 }), [1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
+    assert.deepEqual(
+      backoffSchedule({ ...defaults, maxRetries: 7, maxMs: 10_000 }),
+      [1000, 2000, 4000, 8000, 10_000, 10_000, 10_000],
+    );
   });
 
   it('follows base and factor', () => {
@@ -19,8 +22,14 @@ describe('backoff', () => {
 
   it('jitter stays within [d * (1 - jitter), d]', () => {
     const policy = { ...defaults, jitter: 0.5 };
-    assert.equal(backoffDelay(policy, 3, () => 0), 4000);
-    assert.equal(backoffDelay(policy, 3, () => 0.999999), 2000);
+    assert.equal(
+      backoffDelay(policy, 3, () => 0),
+      4000,
+    );
+    assert.equal(
+      backoffDelay(policy, 3, () => 0.999999),
+      2000,
+    );
     for (let i = 0; i < 1000; i += 1) {
       const delay = backoffDelay(policy, 2);
       assert.ok(delay >= 1000 && delay <= 2000, `delay ${delay} outside [1000, 2000]`);

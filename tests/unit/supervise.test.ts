@@ -26,7 +26,13 @@ describe('scripts/supervise.ts', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('restarts a service that exited non-zero, then passes SIGTERM on and exits with its code', async () => {
-    const supervisor = spawn(process.execPath, ['--import', 'tsx', 'scripts/supervise.ts', join(dir, 'service.mjs'), join(dir, 'marker')]);
+    const supervisor = spawn(process.execPath, [
+      '--import',
+      'tsx',
+      'scripts/supervise.ts',
+      join(dir, 'service.mjs'),
+      join(dir, 'marker'),
+    ]);
     let output = '';
     supervisor.stdout.on('data', (chunk) => (output += chunk));
     const exited = new Promise<number | null>((resolve) => supervisor.once('exit', resolve));

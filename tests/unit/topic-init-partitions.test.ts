@@ -60,10 +60,14 @@ describe('topic-init partition counts', () => {
   it('creates everything with ORDERS_PARTITIONS when orders is missing, single topics with 1', async () => {
     const { admin, calls } = fakeAdmin({});
     const result = await ensureTopics(admin, plan, capturedLogger().logger);
-    assert.deepEqual(
-      Object.fromEntries(calls.created.map((config) => [config.topic, config.numPartitions])),
-      { orders: 3, 'orders-dlq': 3, 'orders-retry-1': 3, 'orders-retry-2': 3, 'order-stats': 1, replays: 1 },
-    );
+    assert.deepEqual(Object.fromEntries(calls.created.map((config) => [config.topic, config.numPartitions])), {
+      orders: 3,
+      'orders-dlq': 3,
+      'orders-retry-1': 3,
+      'orders-retry-2': 3,
+      'order-stats': 1,
+      replays: 1,
+    });
     assert.deepEqual(result.grown, []);
     assert.equal(result.ordersPartitions, 3);
   });

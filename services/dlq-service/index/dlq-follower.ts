@@ -48,7 +48,10 @@ export class DlqFollower {
         } catch (error) {
           if (!(error instanceof RegistryUnreachableError)) throw error;
           const delayMs = backoffDelay(REGISTRY_WAIT, outage);
-          this.logger.warn({ topic: batch.topic, partition: batch.partition, offset: message.offset, delayMs, err: error }, 'registry unreachable; waiting to decode the dead letter');
+          this.logger.warn(
+            { topic: batch.topic, partition: batch.partition, offset: message.offset, delayMs, err: error },
+            'registry unreachable; waiting to decode the dead letter',
+          );
           if (!isRunning() || !(await wait(delayMs, this.stopping.signal))) return;
           await heartbeat();
         }

@@ -113,7 +113,14 @@ export class DlqIndex {
       const first = Math.max(low, end - limit);
       const items = this.entries.slice(first, end).reverse();
       const last = items.at(-1);
-      return { items, total: high - low, next: first > low && last !== undefined ? { time: last.time, partition: last.partition, offset: last.offset } : null };
+      return {
+        items,
+        total: high - low,
+        next:
+          first > low && last !== undefined
+            ? { time: last.time, partition: last.partition, offset: last.offset }
+            : null,
+      };
     }
     const items: DlqEntry[] = [];
     let total = 0;
@@ -126,7 +133,12 @@ export class DlqIndex {
       else beyond += 1;
     }
     const last = items.at(-1);
-    return { items, total, next: beyond > 0 && last !== undefined ? { time: last.time, partition: last.partition, offset: last.offset } : null };
+    return {
+      items,
+      total,
+      next:
+        beyond > 0 && last !== undefined ? { time: last.time, partition: last.partition, offset: last.offset } : null,
+    };
   }
 
   /** Oldest first, at most `limit`, and how many match in all. */
@@ -160,8 +172,14 @@ export class DlqIndex {
       for (const entry of this.entries) this.pushColumns(entry);
       this.unsorted = false;
     }
-    const low = filter.fromMs === Number.NEGATIVE_INFINITY ? 0 : this.lowerBound({ time: filter.fromMs, partition: -1, offset: -1 });
-    const high = filter.toMs === Number.POSITIVE_INFINITY ? this.entries.length : this.lowerBound({ time: filter.toMs, partition: -1, offset: -1 });
+    const low =
+      filter.fromMs === Number.NEGATIVE_INFINITY
+        ? 0
+        : this.lowerBound({ time: filter.fromMs, partition: -1, offset: -1 });
+    const high =
+      filter.toMs === Number.POSITIVE_INFINITY
+        ? this.entries.length
+        : this.lowerBound({ time: filter.toMs, partition: -1, offset: -1 });
     return [low, Math.max(low, high)];
   }
 

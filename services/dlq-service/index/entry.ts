@@ -66,7 +66,11 @@ export interface DlqEntry {
 const NOTHING_CUT: readonly TruncatedPart[] = Object.freeze([]);
 
 /** The headers read into DlqEntry fields; the rest are kept in otherHeaders. */
-const CONTEXT_HEADERS: ReadonlySet<string> = new Set([...Object.values(DLT), ...Object.values(DLQ), ...Object.values(REPLAY)]);
+const CONTEXT_HEADERS: ReadonlySet<string> = new Set([
+  ...Object.values(DLT),
+  ...Object.values(DLQ),
+  ...Object.values(REPLAY),
+]);
 
 export class Interner {
   private readonly strings = new Map<string, string>();
@@ -169,4 +173,3 @@ export function headersOf(entry: DlqEntry): Record<string, string> {
   for (const [name, value] of Object.entries(context)) if (value !== null) headers[name] = String(value);
   return headers;
 }
-

@@ -34,7 +34,7 @@ export interface CompiledFilter {
   rest: ((entry: DlqEntry) => boolean) | null;
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `replays(entry)` says how often the record was replayed (from the replay state). */
 export function compileFilter(filter: DlqFilter, replays: (entry: DlqEntry) => number): CompiledFilter {
@@ -42,11 +42,11 @@ export function compileFilter(filter: DlqFilter, replays: (entry: DlqEntry) => n
   const { orderId, replayed } = filter;
   if (orderId !== undefined) tests.push((entry) => entry.order?.orderId === orderId);
   if (filter.reason !== undefined) {
-    const pattern = new RegExp(escape(filter.reason), 'i');
+    const pattern = new RegExp(escapeRegExp(filter.reason), 'i');
     tests.push((entry) => entry.message !== null && pattern.test(entry.message));
   }
   if (filter.q !== undefined) {
-    const pattern = new RegExp(escape(filter.q), 'i');
+    const pattern = new RegExp(escapeRegExp(filter.q), 'i');
     tests.push((entry) => {
       const id = entry.order?.orderId ?? entry.key?.toString();
       const product = entry.order?.product;

@@ -32,7 +32,7 @@ export class SummaryBuilder {
   private oldest = Number.POSITIVE_INFINITY;
   private newest = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly now: number) {
+  constructor(now: number) {
     this.firstMinute = (Math.floor(now / MINUTE_MS) - (MINUTES - 1)) * MINUTE_MS;
   }
 
@@ -56,7 +56,10 @@ export class SummaryBuilder {
       byFailureClass: Object.fromEntries(this.classes),
       byProduct: Object.fromEntries(this.products),
       byReason: reasonHistogram(this.reasons),
-      perMinute: this.minutes.map((count, i) => ({ minute: new Date(this.firstMinute + i * MINUTE_MS).toISOString(), count })),
+      perMinute: this.minutes.map((count, i) => ({
+        minute: new Date(this.firstMinute + i * MINUTE_MS).toISOString(),
+        count,
+      })),
       oldest: this.total === 0 ? null : new Date(this.oldest).toISOString(),
       newest: this.total === 0 ? null : new Date(this.newest).toISOString(),
     };

@@ -44,7 +44,11 @@ export class TopicFollower {
   async stop(): Promise<void> {
     await this.consumer.disconnect();
     // The group never committed anything; it only clutters the broker's list.
-    await this.admin.deleteGroups([this.groupId]).catch((error: unknown) => this.logger.debug({ err: error, groupId: this.groupId }, 'could not delete the group'));
+    await this.admin
+      .deleteGroups([this.groupId])
+      .catch((error: unknown) =>
+        this.logger.debug({ err: error, groupId: this.groupId }, 'could not delete the group'),
+      );
   }
 
   /** Records between what was read and the end of each partition now (asks the broker). */
@@ -62,12 +66,18 @@ export class TopicFollower {
   async waitUntilCaughtUp(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const ends = await this.admin.fetchTopicOffsets(this.topic);
-    const behind = () => ends.filter(({ partition, high, low }) => high !== low && (this.positions.get(partition) ?? 0n) < BigInt(high));
+    const behind = () =>
+      ends.filter(({ partition, high, low }) => high !== low && (this.positions.get(partition) ?? 0n) < BigInt(high));
     for (;;) {
       const remaining = behind();
       if (remaining.length === 0) return;
       if (Date.now() >= deadline) {
-        const detail = remaining.map(({ partition, high }) => `partition ${partition}: read to ${this.positions.get(partition) ?? 0n} of ${high}`).join(', ');
+        const detail = remaining
+          .map(
+            ({ partition, high }) =>
+              `partition ${partition}: read to ${this.positions.get(partition) ?? 0n} of ${high}`,
+          )
+          .join(', ');
         throw new Error(`${this.topic} not read to its end within ${timeoutMs} ms (${detail})`);
       }
       if (!(await wait(CATCH_UP_POLL_MS, signal))) throw new Error(`stopped while waiting for ${this.topic}`);

@@ -32,7 +32,8 @@ export class ValueDecoder {
       return { schemaId: decoded.schemaId, order: decoded.value, undecodable: null };
     } catch (error) {
       if (!(error instanceof UndecodableError)) throw error;
-      if (error.reason === 'unknown-schema-id' && schemaId !== null) this.unknownIds.set(schemaId, { error, until: Date.now() + UNKNOWN_ID_TTL_MS });
+      if (error.reason === 'unknown-schema-id' && schemaId !== null)
+        this.unknownIds.set(schemaId, { error, until: Date.now() + UNKNOWN_ID_TTL_MS });
       return undecodable(error, schemaId);
     }
   }

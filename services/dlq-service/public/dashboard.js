@@ -175,6 +175,7 @@ async function replay(event) {
 
 $('replay-form').addEventListener('submit', replay);
 $('replay-cancel').addEventListener('click', () => $('replay-dialog').close());
-for (const id of ['filter-text', 'filter-class', 'filter-replayed']) $(id).addEventListener('input', () => void refresh());
+for (const id of ['filter-text', 'filter-class', 'filter-replayed'])
+  $(id).addEventListener('input', () => void refresh());
 await refresh();
 setInterval(() => void refresh(), POLL_MS);

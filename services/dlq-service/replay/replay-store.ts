@@ -31,7 +31,9 @@ export function nextState(previous: ReplayState | undefined, event: ReplayEvent)
 
 function isReplayState(value: unknown): value is ReplayState {
   const state = value as ReplayState;
-  return typeof state === 'object' && state !== null && Number.isSafeInteger(state.count) && Array.isArray(state.history);
+  return (
+    typeof state === 'object' && state !== null && Number.isSafeInteger(state.count) && Array.isArray(state.history)
+  );
 }
 
 export class ReplayStore {
@@ -39,7 +41,12 @@ export class ReplayStore {
   private readonly states = new Map<number, Map<number, ReplayState>>();
   readonly follower: TopicFollower;
 
-  constructor(kafka: Kafka, admin: Admin, readonly topic: string, private readonly logger: Logger) {
+  constructor(
+    kafka: Kafka,
+    admin: Admin,
+    readonly topic: string,
+    private readonly logger: Logger,
+  ) {
     this.follower = new TopicFollower(kafka, admin, topic, (payload) => this.read(payload), logger);
   }
 
@@ -84,7 +91,10 @@ export class ReplayStore {
         state = undefined;
       }
       if (position === undefined || !isReplayState(state)) {
-        this.logger.warn({ topic: batch.topic, offset: message.offset, key: id }, 'replay state record is malformed; ignored');
+        this.logger.warn(
+          { topic: batch.topic, offset: message.offset, key: id },
+          'replay state record is malformed; ignored',
+        );
         continue;
       }
       this.apply(position.partition, position.offset, state);

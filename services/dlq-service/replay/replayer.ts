@@ -95,13 +95,20 @@ export class Replayer {
   constructor(private readonly options: ReplayerOptions) {}
 
   /** Whether the record may be replayed now, and the x-replay-count the replay would carry. */
-  check(entry: DlqEntry, force: boolean): { ok: true; replayCount: number } | { ok: false; refusal: Refusal; message: string } {
+  check(
+    entry: DlqEntry,
+    force: boolean,
+  ): { ok: true; replayCount: number } | { ok: false; refusal: Refusal; message: string } {
     const id = entryId(entry);
     const state = this.options.store.get(entry.partition, entry.offset);
     const lossy = entry.truncated.filter((part) => LOSSY_CUTS.includes(part));
     if (lossy.length > 0) return { ok: false, refusal: 'truncated', message: truncatedMessage(entry, lossy) };
     if (entry.originTopic === null) {
-      return { ok: false, refusal: 'no-origin', message: `record ${id} has no kafka_dlt-original-topic header, so there is nowhere to replay it to` };
+      return {
+        ok: false,
+        refusal: 'no-origin',
+        message: `record ${id} has no kafka_dlt-original-topic header, so there is nowhere to replay it to`,
+      };
     }
     if (state !== undefined && state.count > 0 && !force) {
       const last = state.history.at(-1);
@@ -147,8 +154,14 @@ export class Replayer {
       }
     } catch (error) {
       // The broker did not answer a metadata request; nothing was written yet.
-      result.failed = [...planned.map(({ entry }) => entryId(entry)), ...entries.slice(planned.length + result.refused.length).map(entryId)];
-      this.options.logger.error({ err: error, failed: result.failed.length }, 'could not look up the original topics; nothing was replayed');
+      result.failed = [
+        ...planned.map(({ entry }) => entryId(entry)),
+        ...entries.slice(planned.length + result.refused.length).map(entryId),
+      ];
+      this.options.logger.error(
+        { err: error, failed: result.failed.length },
+        'could not look up the original topics; nothing was replayed',
+      );
       return this.counted(result);
     }
     for (let start = 0; start < planned.length; start += CHUNK) {
@@ -156,7 +169,10 @@ export class Replayer {
         result.replayed.push(...(await this.commit(planned.slice(start, start + CHUNK), at)));
       } catch (error) {
         result.failed = planned.slice(start).map(({ entry }) => entryId(entry));
-        this.options.logger.error({ err: error, failed: result.failed.length }, 'replay transaction failed; nothing of it was written');
+        this.options.logger.error(
+          { err: error, failed: result.failed.length },
+          'replay transaction failed; nothing of it was written',
+        );
         break;
       }
     }
@@ -170,8 +186,13 @@ export class Replayer {
     if (!check.ok) return { id, refusal: check.refusal, message: check.message };
     const topic = entry.originTopic!;
     const partitions = await this.partitionsOf(topic);
-    if (partitions === null) return { id, refusal: 'no-origin', message: `the original topic ${topic} of record ${id} does not exist` };
-    const message = { key: entry.key, value: entry.value, headers: replayHeaders(entry.otherHeaders ?? {}, { count: check.replayCount, from: id, at }) };
+    if (partitions === null)
+      return { id, refusal: 'no-origin', message: `the original topic ${topic} of record ${id} does not exist` };
+    const message = {
+      key: entry.key,
+      value: entry.value,
+      headers: replayHeaders(entry.otherHeaders ?? {}, { count: check.replayCount, from: id, at }),
+    };
     // The original partition keeps the order's place among its key's records;
     // if the topic has fewer partitions now, the key decides, as for any record.
     const partition = partitions.some((p) => p.partitionId === entry.originPartition)
@@ -192,8 +213,12 @@ export class Replayer {
     const transaction = await producer.transaction();
     try {
       const byTopic = new Map<string, Message[]>();
-      for (const { entry, message } of planned) byTopic.set(entry.originTopic!, [...(byTopic.get(entry.originTopic!) ?? []), message]);
-      const metadata = await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      for (const { entry, message } of planned)
+        byTopic.set(entry.originTopic!, [...(byTopic.get(entry.originTopic!) ?? []), message]);
+      const metadata = await transaction.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
       // Kafka returns the first offset per partition; the records of one
       // partition were appended in the order given.
       const next = new Map(metadata.map((m) => [`${m.topicName}/${m.partition}`, BigInt(m.baseOffset ?? '-1')]));
@@ -202,8 +227,19 @@ export class Replayer {
         const slot = `${topic}/${message.partition}`;
         const offset = next.get(slot) ?? -1n;
         next.set(slot, offset + 1n);
-        const event: ReplayEvent = { at: at.toISOString(), replayCount, topic, partition: message.partition, offset: offset.toString() };
-        return { id: entryId(entry), replayCount, target: { topic, partition: message.partition, offset: offset.toString() }, state: nextState(this.options.store.get(entry.partition, entry.offset), event) };
+        const event: ReplayEvent = {
+          at: at.toISOString(),
+          replayCount,
+          topic,
+          partition: message.partition,
+          offset: offset.toString(),
+        };
+        return {
+          id: entryId(entry),
+          replayCount,
+          target: { topic, partition: message.partition, offset: offset.toString() },
+          state: nextState(this.options.store.get(entry.partition, entry.offset), event),
+        };
       });
       await transaction.send({
         topic: this.options.store.topic,
@@ -211,8 +247,12 @@ export class Replayer {
         messages: replayed.map(({ id, state }) => ({ key: id, value: JSON.stringify(state), partition: 0 })),
       });
       await transaction.commit();
-      planned.forEach(({ entry }, i) => this.options.store.apply(entry.partition, entry.offset, replayed[i]!.state));
-      this.options.logger.info({ replayed: replayed.length, ids: replayed.slice(0, 20).map((r) => r.id) }, 'replayed dead letters');
+      for (const [i, { entry }] of planned.entries())
+        this.options.store.apply(entry.partition, entry.offset, replayed[i]!.state);
+      this.options.logger.info(
+        { replayed: replayed.length, ids: replayed.slice(0, 20).map((r) => r.id) },
+        'replayed dead letters',
+      );
       return replayed;
     } catch (error) {
       await transaction.abort().catch(() => undefined);
@@ -245,7 +285,9 @@ export class Replayer {
     const cached = this.metadata.get(topic);
     if (cached !== undefined && cached.until > Date.now()) return cached.partitions;
     const exists = (await this.options.admin.listTopics()).includes(topic);
-    const partitions = exists ? ((await this.options.admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? null) : null;
+    const partitions = exists
+      ? ((await this.options.admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? null)
+      : null;
     this.metadata.set(topic, { partitions, until: Date.now() + METADATA_TTL_MS });
     return partitions;
   }

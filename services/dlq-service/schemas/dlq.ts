@@ -14,13 +14,26 @@ const ID_DESCRIPTION = 'Record id: `<DLQ partition>-<DLQ offset>`, e.g. `2-1041`
 /** The filters GET /dlq, GET /dlq/stats and POST /dlq/replay share. */
 const filterProperties = {
   failureClass: { type: 'string', enum: FAILURE_CLASSES, description: 'x-dlq-failure-class' },
-  reason: { type: 'string', minLength: 1, maxLength: 200, description: 'text within the exception message (case-insensitive)' },
+  reason: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 200,
+    description: 'text within the exception message (case-insensitive)',
+  },
   product: { type: 'string', minLength: 1, maxLength: 200, description: "the decoded order's product, exactly" },
   orderId: { type: 'string', minLength: 1, maxLength: 200, description: "the decoded order's orderId, exactly" },
-  q: { type: 'string', minLength: 1, maxLength: 200, description: 'text within the orderId (or key), product or exception message (case-insensitive)' },
+  q: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 200,
+    description: 'text within the orderId (or key), product or exception message (case-insensitive)',
+  },
   from: { type: 'string', format: 'date-time', description: 'dead-lettered at or after (ISO 8601)' },
   to: { type: 'string', format: 'date-time', description: 'dead-lettered before (ISO 8601)' },
-  replayed: { type: 'boolean', description: 'true: only records replayed from this DLQ; false: only those never replayed' },
+  replayed: {
+    type: 'boolean',
+    description: 'true: only records replayed from this DLQ; false: only those never replayed',
+  },
 } as const;
 
 const nullableString = { type: ['string', 'null'] } as const;
@@ -71,12 +84,19 @@ export const summarySchema = {
     failureClass: { ...nullableString, description: 'permanent | retries-exhausted | undecodable' },
     exceptionClass: nullableString,
     message: { ...nullableString, description: 'the exception message' },
-    reason: { type: 'string', description: 'the message with ids and numbers replaced by placeholders: equal for records failing for one cause' },
+    reason: {
+      type: 'string',
+      description: 'the message with ids and numbers replaced by placeholders: equal for records failing for one cause',
+    },
     attempts: { type: ['integer', 'null'] },
     key: { ...nullableString, description: 'the record key as UTF-8 text' },
     orderId: nullableString,
     product: nullableString,
-    price: { type: ['number', 'null'], description: "the order's price in whole cents, as the aggregate counts it; null when absent or not a finite number" },
+    price: {
+      type: ['number', 'null'],
+      description:
+        "the order's price in whole cents, as the aggregate counts it; null when absent or not a finite number",
+    },
     origin: {
       type: ['object', 'null'],
       description: 'where the order was read from (kafka_dlt-original-*)',
@@ -87,7 +107,10 @@ export const summarySchema = {
         timestamp: nullableString,
       },
     },
-    priorReplays: { type: 'integer', description: "x-replay-count on the dead letter: replays of the order before it failed this time" },
+    priorReplays: {
+      type: 'integer',
+      description: 'x-replay-count on the dead letter: replays of the order before it failed this time',
+    },
     replays: { type: 'integer', description: 'times this record was replayed' },
     lastReplayAt: { type: ['string', 'null'], format: 'date-time' },
     undecodable: {
@@ -133,11 +156,19 @@ export const detailSchema = {
   required: summarySchema.required,
   properties: {
     ...summarySchema.properties,
-    order: { type: ['object', 'null'], additionalProperties: true, description: 'the decoded value (NaN and Infinity as text: JSON has no such numbers)' },
+    order: {
+      type: ['object', 'null'],
+      additionalProperties: true,
+      description: 'the decoded value (NaN and Infinity as text: JSON has no such numbers)',
+    },
     schemaId: { type: ['integer', 'null'] },
     value: { ...nullableString, description: 'the original value bytes, base64' },
     keyBase64: { ...nullableString, description: 'the original key bytes, base64' },
-    headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'every header of the dead letter, as text' },
+    headers: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'every header of the dead letter, as text',
+    },
     consumerGroup: nullableString,
     stacktrace: nullableString,
     replayState: { $ref: 'ReplayState#' },
@@ -160,7 +191,12 @@ export function listSchema(limits: PageLimits) {
       properties: {
         ...filterProperties,
         limit: { type: 'integer', minimum: 1, maximum: limits.maxSize, default: limits.defaultSize },
-        cursor: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'nextCursor of the previous page' },
+        cursor: {
+          type: 'string',
+          maxLength: 200,
+          pattern: '^[A-Za-z0-9_-]+$',
+          description: 'nextCursor of the previous page',
+        },
       },
     },
     response: {
@@ -189,7 +225,11 @@ export const statsSchema = {
         total: { type: 'integer' },
         replayed: { type: 'integer' },
         byFailureClass: { type: 'object', additionalProperties: { type: 'integer' } },
-        byProduct: { type: 'object', additionalProperties: { type: 'integer' }, description: '"(none)" counts records without a decoded product' },
+        byProduct: {
+          type: 'object',
+          additionalProperties: { type: 'integer' },
+          description: '"(none)" counts records without a decoded product',
+        },
         byReason: {
           type: 'array',
           description: 'most frequent first (at most 50)',
@@ -198,7 +238,10 @@ export const statsSchema = {
         perMinute: {
           type: 'array',
           description: 'the last 60 minutes, oldest first',
-          items: { type: 'object', properties: { minute: { type: 'string', format: 'date-time' }, count: { type: 'integer' } } },
+          items: {
+            type: 'object',
+            properties: { minute: { type: 'string', format: 'date-time' }, count: { type: 'integer' } },
+          },
         },
         oldest: { type: ['string', 'null'], format: 'date-time' },
         newest: { type: ['string', 'null'], format: 'date-time' },
@@ -215,14 +258,21 @@ export const getSchema = {
   response: { 200: { $ref: 'DeadLetter#' }, ...errors(400, 404) },
 } as const;
 
-const forceProperty = { type: 'boolean', default: false, description: 'replay records that were already replayed (the loop guard still applies)' } as const;
+const forceProperty = {
+  type: 'boolean',
+  default: false,
+  description: 'replay records that were already replayed (the loop guard still applies)',
+} as const;
 
 const replayedSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' },
     replayCount: { type: 'integer', description: 'x-replay-count of the replayed record' },
-    target: { type: 'object', properties: { topic: { type: 'string' }, partition: { type: 'integer' }, offset: { type: 'string' } } },
+    target: {
+      type: 'object',
+      properties: { topic: { type: 'string' }, partition: { type: 'integer' }, offset: { type: 'string' } },
+    },
     replayState: { $ref: 'ReplayState#' },
   },
 } as const;
@@ -256,7 +306,13 @@ export function replayBulkSchema(limits: PageLimits) {
       additionalProperties: false,
       properties: {
         ...filterProperties,
-        limit: { type: 'integer', minimum: 1, maximum: limits.replayMax, default: limits.replayMax, description: 'most records to replay' },
+        limit: {
+          type: 'integer',
+          minimum: 1,
+          maximum: limits.replayMax,
+          default: limits.replayMax,
+          description: 'most records to replay',
+        },
         dryRun: { type: 'boolean', default: false },
         force: forceProperty,
       },
@@ -281,7 +337,11 @@ export function replayBulkSchema(limits: PageLimits) {
               },
             },
           },
-          failed: { type: 'array', items: { type: 'string' }, description: 'ids not replayed because Kafka refused their transaction; retry them' },
+          failed: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'ids not replayed because Kafka refused their transaction; retry them',
+          },
           reasons: {
             type: 'array',
             description: 'reasons of the replayed (dry run: to be replayed) records, most frequent first',

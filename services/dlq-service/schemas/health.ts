@@ -15,7 +15,10 @@ const readiness = {
       properties: {
         loaded: { type: 'boolean', description: 'the DLQ was read to the end it had at start' },
         records: { type: 'integer' },
-        lag: { type: ['integer', 'null'], description: 'records not yet indexed (null when the broker did not answer)' },
+        lag: {
+          type: ['integer', 'null'],
+          description: 'records not yet indexed (null when the broker did not answer)',
+        },
       },
     },
     replays: {

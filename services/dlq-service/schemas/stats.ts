@@ -8,12 +8,14 @@ const tally = {
 } as const;
 
 export const orderStatsSchema = {
-  summary: "The running aggregate of the consumer group (overall and per product), read from the order-stats topic",
+  summary: 'The running aggregate of the consumer group (overall and per product), read from the order-stats topic',
   tags: ['stats'],
   querystring: {
     type: 'object',
     additionalProperties: false,
-    properties: { group: { type: 'string', minLength: 1, maxLength: 249, description: 'consumer group (default: CONSUMER_GROUP)' } },
+    properties: {
+      group: { type: 'string', minLength: 1, maxLength: 249, description: 'consumer group (default: CONSUMER_GROUP)' },
+    },
   },
   response: {
     200: {

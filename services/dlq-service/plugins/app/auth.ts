@@ -29,7 +29,8 @@ export default fp<{ token: string | undefined }>(async function auth(app, { toke
       );
     }
     const header = request.headers.authorization;
-    if (header === undefined) throw new ApiError(401, 'this route needs "Authorization: Bearer <DLQ_API_TOKEN>"', 'TOKEN_MISSING', challenge);
+    if (header === undefined)
+      throw new ApiError(401, 'this route needs "Authorization: Bearer <DLQ_API_TOKEN>"', 'TOKEN_MISSING', challenge);
     const sent = BEARER.exec(header)?.[1];
     if (sent === undefined || !timingSafeEqual(digest(sent), expected)) {
       throw new ApiError(401, 'the bearer token is not DLQ_API_TOKEN', 'TOKEN_WRONG', challenge);

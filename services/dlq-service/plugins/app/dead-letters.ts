@@ -12,7 +12,10 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ config: ServiceConfig<'dlq-service'>; logger: Logger }>(async function deadLetters(app, { config, logger }) {
+export default fp<{ config: ServiceConfig<'dlq-service'>; logger: Logger }>(async function deadLetters(
+  app,
+  { config, logger },
+) {
   const deadLetters = new DeadLetters({
     kafka: app.kafka.client,
     admin: app.kafka.admin,

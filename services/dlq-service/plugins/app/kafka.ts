@@ -14,7 +14,10 @@ declare module 'fastify' {
 
 const CONNECT_TIMEOUT_MS = 60_000;
 
-export default fp<{ config: ServiceConfig<'dlq-service'>; logger: Logger }>(async function kafka(app, { config, logger }) {
+export default fp<{ config: ServiceConfig<'dlq-service'>; logger: Logger }>(async function kafka(
+  app,
+  { config, logger },
+) {
   const client = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'dlq-service', logger });
   const admin = await connectAdmin(client, config.KAFKA_BROKERS, CONNECT_TIMEOUT_MS);
   app.decorate('kafka', { client, admin, serde: new Serde(config.SCHEMA_REGISTRY_URL) });

@@ -10,7 +10,10 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ config: ServiceConfig<'dlq-service'>; logger: Logger }>(async function orderStats(app, { config, logger }) {
+export default fp<{ config: ServiceConfig<'dlq-service'>; logger: Logger }>(async function orderStats(
+  app,
+  { config, logger },
+) {
   const reader = new StatsReader(app.kafka.client, config.STATS_TOPIC, logger);
   app.decorate('orderStats', reader);
   app.addHook('onClose', () => reader.stop());

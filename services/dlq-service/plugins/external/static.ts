@@ -5,5 +5,9 @@ import fp from 'fastify-plugin';
 
 export default fp(async function dashboardFiles(app) {
   // One route per file instead of a wildcard, so any other path stays the API's 404.
-  await app.register(fastifyStatic, { root: fileURLToPath(new URL('../../public/', import.meta.url)), prefix: '/', wildcard: false });
+  await app.register(fastifyStatic, {
+    root: fileURLToPath(new URL('../../public/', import.meta.url)),
+    prefix: '/',
+    wildcard: false,
+  });
 });

@@ -24,7 +24,9 @@ export default fp(async function openApi(app) {
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'DLQ_API_TOKEN' } } },
     },
     // Shared schemas keep their $id as their name under components.schemas.
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 });

@@ -5,7 +5,14 @@ import { decodeCursor, encodeCursor } from '../../index/cursor.ts';
 import { entryId } from '../../index/entry.ts';
 import type { DlqFilter } from '../../index/filter.ts';
 import { reasonsOf, SummaryBuilder } from '../../index/summary.ts';
-import { getSchema, listSchema, replayBulkSchema, replayOneSchema, statsSchema, type PageLimits } from '../../schemas/dlq.ts';
+import {
+  getSchema,
+  listSchema,
+  replayBulkSchema,
+  replayOneSchema,
+  statsSchema,
+  type PageLimits,
+} from '../../schemas/dlq.ts';
 import { detailView, summaryView } from '../../views.ts';
 
 interface ListQuery extends DlqFilter {
@@ -28,11 +35,20 @@ function checkRange(filter: DlqFilter, place: string): void {
 
 export default async function dlqRoutes(app: FastifyInstance) {
   const { deadLetters, config } = app;
-  const limits: PageLimits = { defaultSize: config.DLQ_PAGE_SIZE, maxSize: config.DLQ_PAGE_SIZE_MAX, replayMax: config.DLQ_REPLAY_BATCH_MAX };
+  const limits: PageLimits = {
+    defaultSize: config.DLQ_PAGE_SIZE,
+    maxSize: config.DLQ_PAGE_SIZE_MAX,
+    replayMax: config.DLQ_REPLAY_BATCH_MAX,
+  };
 
   const replayReady = () => {
     if (!deadLetters.replayStateLoaded) {
-      throw new ApiError(503, `the replay state is still being read from ${config.REPLAYS_TOPIC}; try again in a few seconds`, 'LOADING', { 'retry-after': '5' });
+      throw new ApiError(
+        503,
+        `the replay state is still being read from ${config.REPLAYS_TOPIC}; try again in a few seconds`,
+        'LOADING',
+        { 'retry-after': '5' },
+      );
     }
   };
 
@@ -41,7 +57,11 @@ export default async function dlqRoutes(app: FastifyInstance) {
     checkRange(filter, 'query parameter');
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && after === undefined) {
-      throw new ApiError(400, 'query parameter "cursor" is not a cursor this service returned (use nextCursor of the previous page)', 'INVALID_PARAMETER');
+      throw new ApiError(
+        400,
+        'query parameter "cursor" is not a cursor this service returned (use nextCursor of the previous page)',
+        'INVALID_PARAMETER',
+      );
     }
     const page = deadLetters.index.page(deadLetters.compile(filter), limit, after);
     return {
@@ -54,14 +74,20 @@ export default async function dlqRoutes(app: FastifyInstance) {
   app.get<{ Querystring: DlqFilter }>('/stats', { schema: statsSchema }, async (request) => {
     checkRange(request.query, 'query parameter');
     const summary = new SummaryBuilder(Date.now());
-    deadLetters.index.forEach(deadLetters.compile(request.query), (entry) => summary.add(entry, (deadLetters.stateOf(entry)?.count ?? 0) > 0));
+    deadLetters.index.forEach(deadLetters.compile(request.query), (entry) =>
+      summary.add(entry, (deadLetters.stateOf(entry)?.count ?? 0) > 0),
+    );
     return summary.result();
   });
 
   app.get<{ Params: { id: string } }>('/:id', { schema: getSchema }, async (request) => {
     const entry = deadLetters.get(request.params.id);
     if (entry === undefined) {
-      throw new ApiError(404, `no dead letter with id ${request.params.id} in ${config.DLQ_TOPIC} (ids are <partition>-<offset>)`, 'NOT_FOUND');
+      throw new ApiError(
+        404,
+        `no dead letter with id ${request.params.id} in ${config.DLQ_TOPIC} (ids are <partition>-<offset>)`,
+        'NOT_FOUND',
+      );
     }
     return detailView(entry, deadLetters.stateOf(entry));
   });
@@ -71,49 +97,66 @@ export default async function dlqRoutes(app: FastifyInstance) {
     { schema: replayOneSchema, onRequest: app.requireToken },
     async (request) => {
       const entry = deadLetters.get(request.params.id);
-      if (entry === undefined) throw new ApiError(404, `no dead letter with id ${request.params.id} in ${config.DLQ_TOPIC}`, 'NOT_FOUND');
+      if (entry === undefined)
+        throw new ApiError(404, `no dead letter with id ${request.params.id} in ${config.DLQ_TOPIC}`, 'NOT_FOUND');
       replayReady();
       const { replayed, refused, failed } = await deadLetters.replayer.replay([entry], request.body?.force ?? false);
       const [done] = replayed;
-      if (done !== undefined) return { id: done.id, replayCount: done.replayCount, target: done.target, replayState: done.state };
-      if (failed.length > 0) throw new ApiError(503, 'Kafka did not accept the replay; nothing was replayed. Try again.', 'KAFKA_UNAVAILABLE');
+      if (done !== undefined)
+        return { id: done.id, replayCount: done.replayCount, target: done.target, replayState: done.state };
+      if (failed.length > 0)
+        throw new ApiError(
+          503,
+          'Kafka did not accept the replay; nothing was replayed. Try again.',
+          'KAFKA_UNAVAILABLE',
+        );
       const [refusal] = refused;
       const status = refusal?.refusal === 'no-origin' ? 422 : 409;
-      throw new ApiError(status, refusal?.message ?? 'not replayed', refusal?.refusal.toUpperCase().replaceAll('-', '_'));
+      throw new ApiError(
+        status,
+        refusal?.message ?? 'not replayed',
+        refusal?.refusal.toUpperCase().replaceAll('-', '_'),
+      );
     },
   );
 
-  app.post<{ Body: BulkBody }>('/replay', { schema: replayBulkSchema(limits), onRequest: app.requireToken }, async (request) => {
-    const { limit, dryRun, force, ...filter } = request.body;
-    checkRange(filter, 'body property');
-    replayReady();
-    const { items, total } = deadLetters.index.select(deadLetters.compile(filter), limit);
-    if (dryRun) {
-      // The same checks as a replay, without writing anything.
-      const checks = items.map((entry) => ({ entry, check: deadLetters.replayer.check(entry, force) }));
-      const eligible = checks.flatMap(({ entry, check }) => (check.ok ? [entry] : []));
+  app.post<{ Body: BulkBody }>(
+    '/replay',
+    { schema: replayBulkSchema(limits), onRequest: app.requireToken },
+    async (request) => {
+      const { limit, dryRun, force, ...filter } = request.body;
+      checkRange(filter, 'body property');
+      replayReady();
+      const { items, total } = deadLetters.index.select(deadLetters.compile(filter), limit);
+      if (dryRun) {
+        // The same checks as a replay, without writing anything.
+        const checks = items.map((entry) => ({ entry, check: deadLetters.replayer.check(entry, force) }));
+        const eligible = checks.flatMap(({ entry, check }) => (check.ok ? [entry] : []));
+        return {
+          dryRun,
+          matched: total,
+          selected: items.length,
+          replayed: eligible.length,
+          ids: eligible.map(entryId),
+          skipped: checks.flatMap(({ entry, check }) =>
+            check.ok ? [] : [{ id: entryId(entry), code: check.refusal, message: check.message }],
+          ),
+          failed: [],
+          reasons: reasonsOf(eligible),
+        };
+      }
+      const result = await deadLetters.replayer.replay(items, force);
+      const replayedIds = new Set(result.replayed.map((replayed) => replayed.id));
       return {
         dryRun,
         matched: total,
         selected: items.length,
-        replayed: eligible.length,
-        ids: eligible.map(entryId),
-        skipped: checks.flatMap(({ entry, check }) => (check.ok ? [] : [{ id: entryId(entry), code: check.refusal, message: check.message }])),
-        failed: [],
-        reasons: reasonsOf(eligible),
+        replayed: result.replayed.length,
+        ids: [...replayedIds],
+        skipped: result.refused.map(({ id, refusal, message }) => ({ id, code: refusal, message })),
+        failed: result.failed,
+        reasons: reasonsOf(items.filter((entry) => replayedIds.has(entryId(entry)))),
       };
-    }
-    const result = await deadLetters.replayer.replay(items, force);
-    const replayedIds = new Set(result.replayed.map((replayed) => replayed.id));
-    return {
-      dryRun,
-      matched: total,
-      selected: items.length,
-      replayed: result.replayed.length,
-      ids: [...replayedIds],
-      skipped: result.refused.map(({ id, refusal, message }) => ({ id, code: refusal, message })),
-      failed: result.failed,
-      reasons: reasonsOf(items.filter((entry) => replayedIds.has(entryId(entry)))),
-    };
-  });
+    },
+  );
 }

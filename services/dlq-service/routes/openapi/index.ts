@@ -2,7 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 
 export default async function openApiRoutes(app: FastifyInstance) {
-  app.get('/openapi.json', { schema: { summary: 'This API as an OpenAPI 3.1 document', tags: ['ops'], response: { 200: { type: 'object', additionalProperties: true } } } }, async () =>
-    app.swagger(),
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        summary: 'This API as an OpenAPI 3.1 document',
+        tags: ['ops'],
+        response: { 200: { type: 'object', additionalProperties: true } },
+      },
+    },
+    async () => app.swagger(),
   );
 }
