@@ -8,8 +8,8 @@
 // resets, heartbeats) are integration tests.
 import type { Message } from 'kafkajs';
 import { DLQ, DLT } from '../../services/lib/dlq.ts';
-import { RETRY } from '../../services/consumer/retry-topics.ts';
-import { FAULT_TRANSIENT_HEADER } from '../../services/consumer/downstream.ts';
+import { RETRY } from '../../services/lib/retry-headers.ts';
+import { FAULT_TRANSIENT_HEADER } from '../../services/lib/fault-injection.ts';
 import { Lab, waitUntil, type DeadLetter, type ServiceProcess } from '../../tests/integration/lab.ts';
 import { isMain, main, type Scenario, type ScenarioContext } from './scenario.ts';
 

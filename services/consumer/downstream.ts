@@ -6,10 +6,8 @@
 import type { IHeaders } from 'kafkajs';
 import { headerText, REPLAY } from '../lib/dlq.ts';
 import { TransientError } from '../lib/errors.ts';
+import { FAULT_TRANSIENT_HEADER } from '../lib/fault-injection.ts';
 import type { Order } from '../lib/order.ts';
-
-/** Header set by the producer's --transient: the first N attempts fail. */
-export const FAULT_TRANSIENT_HEADER = 'x-fault-transient';
 
 export interface DownstreamOptions {
   faultInjection: boolean;

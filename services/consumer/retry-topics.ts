@@ -9,19 +9,8 @@
 import type { KafkaMessage, Message } from 'kafkajs';
 import { headerText, originalHeaders } from '../lib/dlq.ts';
 import { OrderFailure } from '../lib/errors.ts';
+import { RETRY } from '../lib/retry-headers.ts';
 import { retryTopicName } from '../lib/topics.ts';
-
-export const RETRY = {
-  /** Attempts made so far (all failed). */
-  attempt: 'x-retry-attempt',
-  /** Epoch milliseconds from which the record may be processed again. */
-  dueAt: 'x-retry-due-at',
-  originalTopic: 'x-retry-original-topic',
-  originalPartition: 'x-retry-original-partition',
-  originalOffset: 'x-retry-original-offset',
-  originalTimestamp: 'x-retry-original-timestamp',
-  lastError: 'x-retry-last-error',
-} as const;
 
 /** The last error is cut to this many characters: a retry record must stay close to the original's size. */
 const LAST_ERROR_CHARS = 1000;

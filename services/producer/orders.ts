@@ -2,7 +2,7 @@
 // whose fate is known in advance (invalid, poison, transient), all drawn from
 // a seeded generator so a run can be repeated exactly.
 import type { IHeaders } from 'kafkajs';
-import { FAULT_TRANSIENT_HEADER } from '../consumer/downstream.ts';
+import { FAULT_TRANSIENT_HEADER } from '../lib/fault-injection.ts';
 import type { Order } from '../lib/order.ts';
 
 export type Category = 'valid' | 'invalid' | 'poison' | 'transient';

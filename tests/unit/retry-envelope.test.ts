@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KafkaMessage } from 'kafkajs';
-import { MalformedEnvelopeError, RETRY, RetryTopics } from '../../services/consumer/retry-topics.ts';
+import { MalformedEnvelopeError, RetryTopics } from '../../services/consumer/retry-topics.ts';
+import { RETRY } from '../../services/lib/retry-headers.ts';
 
 const retryTopics = new RetryTopics('orders', 3);
 
