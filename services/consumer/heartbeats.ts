@@ -3,12 +3,14 @@
 // downstream, a lane being restored, a commit retrying, a backoff wait) would
 // let the session time out, and the group would take the partitions away in
 // the middle of the work. While a batch runs, this heartbeats on a timer
-// (kafkajs itself sends at most one per heartbeatInterval) and remembers a
-// failed heartbeat, which means the group is rebalancing: the batch must stop
-// and kafkajs must see the error to rejoin.
+// (kafkajs itself sends at most one per heartbeatInterval). A heartbeat
+// refused because the group is rebalancing (or this member's generation is
+// gone) is remembered: the batch must stop and kafkajs must see the error to
+// rejoin. Any other failure (a timeout, the broker away) is tried again on
+// the next tick, as kafkajs's own loop would.
 import type { EachBatchPayload } from 'kafkajs';
 
-/** The group is rebalancing (a heartbeat failed); kafkajs must see its error. */
+/** The group is rebalancing (a heartbeat said so); kafkajs must see its error. */
 export class GroupChanged extends Error {
   constructor(readonly kafkaError: unknown) {
     super('consumer group is rebalancing');
@@ -16,6 +18,18 @@ export class GroupChanged extends Error {
 }
 
 const TICK_MS = 500;
+
+/** The heartbeat answers that mean this member must rejoin (kafkajs's isRebalancing, plus an expired member). */
+const GROUP_CHANGES = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+function isGroupChange(error: unknown): boolean {
+  return GROUP_CHANGES.has((error as { type?: string } | null)?.type ?? '');
+}
 
 export class Heartbeats {
   private failure: { error: unknown } | undefined;
@@ -31,11 +45,13 @@ export class Heartbeats {
     this.inFlight = true;
     this.payload
       .heartbeat()
-      .catch((error: unknown) => (this.failure ??= { error }))
+      .catch((error: unknown) => {
+        if (isGroupChange(error)) this.failure ??= { error };
+      })
       .finally(() => (this.inFlight = false));
   }
 
-  /** Throws GroupChanged once a heartbeat has failed. */
+  /** Throws GroupChanged once a heartbeat has said the group changed. */
   check(): void {
     if (this.failure !== undefined) throw new GroupChanged(this.failure.error);
   }

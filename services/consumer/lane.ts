@@ -50,6 +50,11 @@ export interface LaneDeps {
   onOffsetReset(reset: OffsetReset): void;
 }
 
+/** A lane's transaction that is left open (its owner crashed) is aborted by the coordinator after this. */
+const TRANSACTION_TIMEOUT_MS = 60_000;
+/** Beyond the transaction timeout, time for the coordinator to abort and the reader to fetch. */
+const HIDDEN_RECORD_SLACK_MS = 10_000;
+
 /** Records to write, per topic, in the same transaction (dead letters, retries). */
 export type OutgoingRecords = Map<string, Message[]>;
 
@@ -78,7 +83,7 @@ export class PartitionLane {
       transactionalId: `${deps.group}.${topic}.${partition}`,
       idempotent: true,
       maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
+      transactionTimeout: TRANSACTION_TIMEOUT_MS,
       // A transaction that starts while the coordinator still writes the
       // previous one's commit markers is refused with CONCURRENT_TRANSACTIONS,
       // which clears within milliseconds. kafkajs's first retry would come
@@ -97,12 +102,25 @@ export class PartitionLane {
       // previous owner and waits for its open transaction to be aborted.
       await (await producer.transaction()).abort();
       const committed = await committedOffset(deps.admin, deps.group, topic, partition);
-      // Everything committed before now is below this end offset; once the
-      // reader has read that far, what it holds is what is stored.
-      const [end] = await deps.admin.fetchTopicOffsets(deps.statsTopic);
+      // Read order-stats up to its last stable offset: every record visible
+      // to read_committed readers now. A record above an earlier transaction
+      // still open (another lane's) stays hidden until that one ends.
+      const end = (await deps.admin.fetchTopicOffsets(deps.statsTopic)).find((p) => p.partition === 0);
       await deps.statsReader.readUpTo(BigInt(end?.high ?? '0'), deps.restoreTimeoutMs);
       const key = statsKey(deps.group, topic, partition);
-      const stored = deps.statsReader.get(key);
+      let stored = deps.statsReader.get(key);
+      const behind = (stored: PartitionTotals | undefined) => BigInt(stored?.nextOffset ?? '-1') < BigInt(committed);
+      if (behind(stored)) {
+        // The record written with the committed offset may be one of those
+        // hidden ones: wait until any transaction open now must have ended
+        // (committed, aborted by its fenced owner, or timed out) before
+        // calling it an offset moved forward. Moved back needs no wait: the
+        // totals of a partition only grow, so a stored offset past the
+        // committed one was never written with it.
+        stored = await deps.statsReader
+          .waitFor(key, (found) => found.nextOffset === committed, TRANSACTION_TIMEOUT_MS + HIDDEN_RECORD_SLACK_MS)
+          .catch(() => deps.statsReader.get(key));
+      }
       const storedOffset = stored?.nextOffset ?? '-1';
       if (storedOffset === committed) {
         const totals = stored ?? emptyTotals(deps.group, topic, partition);
@@ -136,7 +154,8 @@ export class PartitionLane {
   statsRecordBytes(product?: string): number {
     const { group } = this.deps;
     const largest = Number.MAX_SAFE_INTEGER;
-    const figures = { epoch: largest, count: largest, sumCents: largest, nextOffset: String(largest) };
+    // Kafka offsets go up to 2^63 - 1: 19 digits.
+    const figures = { epoch: largest, count: largest, sumCents: largest, nextOffset: '9223372036854775807' };
     const key =
       product === undefined
         ? statsKey(group, this.topic, this.partition)
@@ -198,7 +217,7 @@ function resetTotals(
   partition: number,
   stored: PartitionTotals | undefined,
 ): PartitionTotals {
-  return emptyTotals(deps.group, topic, partition, '-1', (stored?.epoch ?? -1) + 1);
+  return emptyTotals(deps.group, topic, partition, (stored?.epoch ?? -1) + 1);
 }
 
 /**

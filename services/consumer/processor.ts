@@ -10,7 +10,8 @@
 //   out with a capped backoff without spending the order's retry budget.
 // Outcomes become durable only through a PendingCommit (one transaction); a
 // record is resolved (its offset may move on) and counted in the metrics
-// only after that.
+// only after that (blocking-mode retries, which write nothing, are counted
+// when scheduled).
 import type { EachBatchPayload, KafkaMessage, Message } from 'kafkajs';
 import { deadLetterHeaders, fitDeadLetter, type FailureClass } from '../lib/dlq.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -73,15 +74,19 @@ export class OrderProcessor {
    */
   private readonly waiting = new Map<string, Waiting>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** The lanes of the previous assignment being closed (resolved when there are none). */
+  private closing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProcessorOptions) {}
 
   /** After a rebalance, state must be restored again from what Kafka holds. */
-  async closeLanes(): Promise<void> {
+  closeLanes(): Promise<void> {
     const lanes = [...this.lanes.values()];
     this.lanes.clear();
     this.waiting.clear();
-    await Promise.all(lanes.map(async (lane) => (await lane.catch(() => undefined))?.close()));
+    const closing = Promise.all(lanes.map(async (lane) => (await lane.catch(() => undefined))?.close()));
+    this.closing = closing.then(() => undefined);
+    return this.closing;
   }
 
   /**
@@ -149,9 +154,14 @@ export class OrderProcessor {
     const key = `${topic}/${partition}`;
     let lane = this.lanes.get(key);
     if (lane === undefined) {
-      lane = PartitionLane.open(this.options.lanes, topic, partition);
-      this.lanes.set(key, lane);
-      lane.catch(() => this.lanes.delete(key));
+      // After the lanes of the previous assignment are closed: an open still
+      // running from before a rebalance would otherwise fence this one.
+      const opening = this.closing.then(() => PartitionLane.open(this.options.lanes, topic, partition));
+      this.lanes.set(key, opening);
+      opening.catch(() => {
+        if (this.lanes.get(key) === opening) this.lanes.delete(key);
+      });
+      lane = opening;
     }
     return lane;
   }

@@ -250,14 +250,17 @@ export function fitDeadLetter(message: Message, maxBytes: number): Message {
           headerText(letter.headers, DLT.exceptionMessage)?.slice(0, SHORT_MESSAGE_CHARS),
         ),
     ],
-    ['headers', () => keepHeaders(isContextHeader)],
+    ['headers', () => keepContextHeaders()],
     ['value', () => cutToPrefix('value', DLQ.originalValueBytes, DLQ.originalValueSha256)],
     ['key', () => cutToPrefix('key', DLQ.originalKeyBytes, DLQ.originalKeySha256)],
   ];
   for (const [part, cutPart] of steps) {
     if (cutPart()) mark(part);
-    // A value or key keeps as much of its prefix as the record can hold.
-    if ((part === 'value' || part === 'key') && !fits()) shrinkPrefix(part);
+    if (fits()) return letter;
+  }
+  // A cut key or value keeps as much of its prefix as the record can hold, the key's going first.
+  for (const part of ['key', 'value'] as const) {
+    if (cut.includes(part)) shrinkPrefix(part);
     if (fits()) return letter;
   }
   throw new RangeError(`a dead letter cannot be made to fit ${maxBytes} bytes; its context headers alone take more`);
@@ -268,15 +271,15 @@ export function fitDeadLetter(message: Message, maxBytes: number): Message {
     return (before?.length ?? 0) > (value?.length ?? 0);
   }
 
-  function keepHeaders(keep: (name: string) => boolean): boolean {
+  function keepContextHeaders(): boolean {
     const entries = Object.entries(letter.headers!);
-    letter.headers = Object.fromEntries(entries.filter(([name]) => keep(name)));
+    letter.headers = Object.fromEntries(entries.filter(([name, value]) => isContextHeader(name, value)));
     return Object.keys(letter.headers).length < entries.length;
   }
 
   function cutToPrefix(part: 'value' | 'key', bytesHeader: string, shaHeader: string): boolean {
     const data = letter[part];
-    if (data === null || data === undefined) return false;
+    if (data === null || data === undefined || Buffer.byteLength(data) <= PREFIX_BYTES) return false;
     const bytes = Buffer.from(data);
     letter.headers![bytesHeader] = String(bytes.length);
     letter.headers![shaHeader] = createHash('sha256').update(bytes).digest('hex');
@@ -292,7 +295,10 @@ export function fitDeadLetter(message: Message, maxBytes: number): Message {
   }
 }
 
-/** Headers a dead letter keeps whatever it costs: its context, and the replay marks that guard loops. */
-function isContextHeader(name: string): boolean {
-  return isFailureHeader(name) || Object.values<string>(REPLAY).includes(name);
+/** Headers a dead letter keeps whatever it costs: its context (the consumer's own), and the replay count. */
+function isContextHeader(name: string, value: IHeaders[string]): boolean {
+  if (isFailureHeader(name)) return true;
+  // The replay count guards replay loops; it is kept when it is one (input may carry any header of that name).
+  const text = Array.isArray(value) ? value.at(-1)?.toString() : value?.toString();
+  return name === REPLAY.count && text !== undefined && /^\d{1,9}$/.test(text);
 }

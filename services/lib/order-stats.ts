@@ -57,15 +57,9 @@ export function productKey(group: string, topic: string, partition: number, prod
   return JSON.stringify([group, topic, partition, product]);
 }
 
-export function emptyTotals(
-  group: string,
-  topic: string,
-  partition: number,
-  nextOffset = '-1',
-  epoch = 0,
-): PartitionTotals {
+export function emptyTotals(group: string, topic: string, partition: number, epoch = 0): PartitionTotals {
   const updatedAt = new Date(0).toISOString();
-  return { kind: 'totals', group, topic, partition, epoch, nextOffset, count: 0, sumCents: 0, updatedAt };
+  return { kind: 'totals', group, topic, partition, epoch, nextOffset: '-1', count: 0, sumCents: 0, updatedAt };
 }
 
 /** What one commit adds: the partition's new totals and the products whose tallies changed. */

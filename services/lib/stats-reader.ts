@@ -3,7 +3,8 @@
 // the DLQ service serves the aggregate from it. It never commits offsets: its
 // group id is unique to the process and it always reads from the beginning.
 // It knows how far it has read (transaction markers included), so a caller
-// can wait until it has seen everything committed up to a point.
+// can wait until it has read up to an offset (see lane.ts for what is
+// visible there), or until a record it expects shows up.
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from './logger.ts';
@@ -114,25 +115,45 @@ export class StatsReader {
    * Resolves once this reader has read the topic up to `offset` (exclusive),
    * or rejects when the deadline passes first.
    */
-  readUpTo(offset: bigint, timeoutMs: number): Promise<void> {
+  async readUpTo(offset: bigint, timeoutMs: number): Promise<void> {
+    await this.until(
+      () => this.position >= offset || undefined,
+      timeoutMs,
+      () => `order-stats reader is at offset ${this.position}, not yet at ${offset}, after ${timeoutMs} ms`,
+    );
+  }
+
+  /** Resolves with a partition's totals once `accept` holds for them, or rejects when the deadline passes first. */
+  waitFor(key: string, accept: (totals: PartitionTotals) => boolean, timeoutMs: number): Promise<PartitionTotals> {
+    return this.until(
+      () => {
+        const totals = this.totals.get(key);
+        return totals !== undefined && accept(totals) ? totals : undefined;
+      },
+      timeoutMs,
+      () => `order-stats has no acceptable totals for ${key} after ${timeoutMs} ms`,
+    );
+  }
+
+  /** Resolves with `check`'s first value other than undefined, checked after each batch read, or rejects at the deadline. */
+  private until<T>(check: () => T | undefined, timeoutMs: number, timedOut: () => string): Promise<T> {
     return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.position < offset) return;
+      const wake = () => {
+        const value = check();
+        if (value === undefined) return;
         done();
-        resolve();
+        resolve(value);
       };
       const timer = setTimeout(() => {
         done();
-        reject(
-          new Error(`order-stats reader is at offset ${this.position}, not yet at ${offset}, after ${timeoutMs} ms`),
-        );
+        reject(new Error(timedOut()));
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
-        this.waiters.delete(check);
+        this.waiters.delete(wake);
       };
-      this.waiters.add(check);
-      check();
+      this.waiters.add(wake);
+      wake();
     });
   }
 }

@@ -88,4 +88,23 @@ describe('fitting a dead letter into the DLQ topic', () => {
     assert.deepEqual(read.truncated.slice(-2), ['value', 'key']);
     assert.equal(read.originalKey?.bytes, 30_000);
   });
+  it('drops a huge header of the input, even one named like a replay mark, and keeps only a numeric replay count', () => {
+    const forged = { [REPLAY.from]: 'x'.repeat(1_100_000), [REPLAY.count]: 'not-a-count' };
+    const fitted = fitDeadLetter(letter(Buffer.from('small'), forged), LIMIT);
+    assert.ok(recordBytes(fitted) <= LIMIT);
+    assert.equal(headerText(fitted.headers, REPLAY.from), undefined);
+    assert.equal(headerText(fitted.headers, REPLAY.count), undefined);
+    assert.deepEqual(fitted.value, Buffer.from('small'), 'the value was not touched');
+    assert.deepEqual(readDeadLetterHeaders(fitted.headers).truncated, ['stacktrace', 'headers']);
+  });
+
+  it('cuts only the key when only the key is too large: a value of a few bytes is kept whole', () => {
+    const fitted = fitDeadLetter(letter(Buffer.from('tiny value'), {}, 'k'.repeat(1_100_000)), LIMIT);
+    assert.ok(recordBytes(fitted) <= LIMIT);
+    const read = readDeadLetterHeaders(fitted.headers);
+    assert.ok(!read.truncated.includes('value'), `cut: ${read.truncated.join(',')}`);
+    assert.equal(read.originalValue, undefined);
+    assert.deepEqual(fitted.value, Buffer.from('tiny value'));
+    assert.equal(read.originalKey?.bytes, 1_100_000);
+  });
 });
