@@ -41,18 +41,25 @@ export async function waitUntil<T>(
 }
 
 export class ServiceProcess {
+  /** stdout and stderr as they came, for a failure message. */
   output = '';
+  /** stdout alone: the log lines (and a script's result), never cut by a write to stderr. */
+  stdout = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(readonly child: ChildProcess) {
-    child.stdout?.on('data', (chunk) => (this.output += chunk));
+    child.stdout?.on('data', (chunk) => {
+      this.output += chunk;
+      this.stdout += chunk;
+    });
     child.stderr?.on('data', (chunk) => (this.output += chunk));
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** Log lines (pino JSON) whose msg matches. */
+  /** Log lines (pino JSON) whose msg matches; a line still being written (no newline yet) is not read. */
   logs(msg: RegExp): Record<string, unknown>[] {
-    return this.output
+    const complete = this.stdout.slice(0, this.stdout.lastIndexOf('\n') + 1);
+    return complete
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>)
@@ -149,7 +156,7 @@ export class Lab {
     const producer = this.spawn('services/producer/main.ts', {}, [...args, '--json']);
     const { code } = await producer.exited;
     if (code !== 0) throw new Error(`producer exited with ${code}:\n${producer.output}`);
-    const truthLine = producer.output
+    const truthLine = producer.stdout
       .trim()
       .split('\n')
       .filter((line) => line.includes('"keys"'))
