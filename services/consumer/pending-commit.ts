@@ -51,13 +51,15 @@ export class PendingCommit {
     return this.records >= this.limits.maxRecords;
   }
 
-  /** True when `outcome` should go into the next commit instead: this one would grow past COMMIT_MAX_BYTES. */
-  overflowsWith(outcome: Outcome): boolean {
-    return !this.isEmpty && this.bytes + this.bytesOf(outcome) > this.limits.maxBytes;
-  }
-
-  add(outcome: Outcome, offset: string): void {
-    this.bytes += this.bytesOf(outcome);
+  /**
+   * Adds the outcome of the record at `offset`, unless it would take this
+   * commit past COMMIT_MAX_BYTES: then it belongs in the next commit and
+   * false is returned. The first outcome of a commit is always taken.
+   */
+  tryAdd(outcome: Outcome, offset: string): boolean {
+    const bytes = this.bytesOf(outcome);
+    if (!this.isEmpty && this.bytes + bytes > this.limits.maxBytes) return false;
+    this.bytes += bytes;
     if (outcome.kind === 'processed') {
       this.processed.push(outcome.order);
       this.products.add(outcome.order.product);
@@ -70,6 +72,7 @@ export class PendingCommit {
     }
     this.records += 1;
     this.lastOffset = offset;
+    return true;
   }
 
   /** Makes every outcome durable in one transaction (see PartitionLane.commit); undefined when there was nothing. */

@@ -243,8 +243,10 @@ export class OrderProcessor {
         return;
       }
       this.waiting.delete(key);
-      if (pending.overflowsWith(decision)) await commit();
-      pending.add(decision, message.offset);
+      if (!pending.tryAdd(decision, message.offset)) {
+        await commit();
+        pending.tryAdd(decision, message.offset);
+      }
       if (pending.isFull) await commit();
     }
     await commit();
