@@ -109,8 +109,7 @@ export class PartitionLane {
       await deps.statsReader.readUpTo(BigInt(end?.high ?? '0'), deps.restoreTimeoutMs);
       const key = statsKey(deps.group, topic, partition);
       let stored = deps.statsReader.get(key);
-      const behind = (stored: PartitionTotals | undefined) => BigInt(stored?.nextOffset ?? '-1') < BigInt(committed);
-      if (behind(stored)) {
+      if (BigInt(stored?.nextOffset ?? '-1') < BigInt(committed)) {
         // The record written with the committed offset may be one of those
         // hidden ones: wait until any transaction open now must have ended
         // (committed, aborted by its fenced owner, or timed out) before
