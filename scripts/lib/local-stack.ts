@@ -647,11 +647,28 @@ export async function startComponent(name: ComponentName): Promise<{ pid: number
   const spec = SPECS[name];
   await spec.prepare();
   const started = Date.now();
-  const pid = await spawnDetached(name, await spec.launch());
-  say(`Starting ${name} (pid ${pid})...`);
-  await waitUntilAnswering(name, pid);
-  say(`${name} answers on 127.0.0.1:${spec.port} after ${seconds(started)}`);
-  return { pid, alreadyRunning: false };
+  for (;;) {
+    const pid = await spawnDetached(name, await spec.launch());
+    say(`Starting ${name} (pid ${pid})...`);
+    try {
+      await waitUntilAnswering(name, pid);
+      say(`${name} answers on 127.0.0.1:${spec.port} after ${seconds(started)}`);
+      return { pid, alreadyRunning: false };
+    } catch (error) {
+      if (Date.now() - started > spec.startTimeoutMs || !(await stillRegisteredAfterKill(name))) throw error;
+      say(`${name}: a killed broker stays registered in ZooKeeper until its session expires; starting again`);
+    }
+  }
+}
+
+/**
+ * A broker killed without a shutdown stays registered in ZooKeeper until its
+ * session expires (zookeeper.session.timeout.ms, 18 s by default); one started
+ * before then exits at once with "node already exists". Starting it again
+ * until the old session is gone is what any supervisor would do.
+ */
+async function stillRegisteredAfterKill(name: ComponentName): Promise<boolean> {
+  return name === 'kafka' && /node already exists/.test(await logTail(name, 200));
 }
 
 /**

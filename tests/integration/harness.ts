@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../scripts/lib/free-port.ts';
-import { killComponent, StackError, stackUp, startComponent, stopComponent } from '../../scripts/lib/local-stack.ts';
+import { killComponent, stackUp, startComponent, stopComponent } from '../../scripts/lib/local-stack.ts';
 
 export interface Infrastructure {
   brokers: string[];
@@ -130,25 +130,7 @@ export async function withBrokerKilled<T>(body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } finally {
-    await restartKilledBroker();
-  }
-}
-
-/**
- * A broker killed without a shutdown stays registered in ZooKeeper until its
- * session expires (zookeeper.session.timeout.ms, 18 s by default), and a
- * broker started before then exits at once ("node already exists"), as it
- * would under any supervisor: start it until it stays up.
- */
-async function restartKilledBroker(timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await startComponent('kafka');
-      return;
-    } catch (error) {
-      if (!(error instanceof StackError) || Date.now() > deadline) throw error;
-    }
+    await startComponent('kafka');
   }
 }
 
