@@ -19,24 +19,20 @@ describe('blocking retry holds one partition, not the consumer', () => {
     const held = { partition: Number(retry.partition), offset: BigInt(String(retry.offset)) };
     const second = await lab.produce({ count: 300 });
 
-    const committedOf = async (partition: number) => {
-      const [offsets] = await lab.admin.fetchOffsets({ groupId: lab.group, topics: [lab.topics.orders] });
-      return BigInt(offsets?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
-    };
     const ends = await lab.admin.fetchTopicOffsets(lab.topics.orders);
     await waitUntil('every other partition to be committed to its end', async () => {
       for (const end of ends) {
         if (
           end.partition !== held.partition &&
           end.high !== end.low &&
-          (await committedOf(end.partition)) < BigInt(end.high)
+          (await lab.committedOffset(end.partition)) < BigInt(end.high)
         )
           return false;
       }
       return true;
     });
     assert.ok(
-      (await committedOf(held.partition)) <= held.offset,
+      (await lab.committedOffset(held.partition)) <= held.offset,
       'nothing at or behind the waiting record was committed',
     );
     assert.ok(

@@ -66,9 +66,7 @@ describe('consumer start and end', () => {
     const consumer = lab.startConsumer();
     let exit: { code: number | null } | undefined;
     void consumer.exited.then((result) => (exit = result));
-    await waitUntil('the consumer to exit', () => exit, 60_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n${consumer.output.slice(-2000)}`);
-    });
+    await waitUntil('the consumer to exit', () => exit, 60_000).catch(consumer.rethrowWithOutput);
     assert.notEqual(exit?.code, 0);
     assert.equal(consumer.logs(/kafkajs will not restart it/).length, 1, consumer.output.slice(-2000));
   });

@@ -34,9 +34,9 @@ describe('DLQ dashboard in Chromium', () => {
     truth = await lab.produce({ count: 3, transient: 1, 'fail-times': 6 });
     orderId = truth.keys.transient[0]!;
     const consumer = lab.startConsumer();
-    await waitUntil('the consumer to dead-letter the transient order', () => lab.drained(), 90_000).catch((error) => {
-      throw new Error(`${(error as Error).message}\n${consumer.output.slice(-3000)}`);
-    });
+    await waitUntil('the consumer to dead-letter the transient order', () => lab.drained(), 90_000).catch(
+      consumer.rethrowWithOutput,
+    );
     service = await DlqService.start(lab);
     browser = await chromium.launch({
       executablePath: CHROMIUM,

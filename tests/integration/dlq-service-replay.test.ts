@@ -19,9 +19,7 @@ describe('DLQ replay end to end', () => {
   let service: DlqService;
   let id: string;
 
-  const withConsumerOutput = (error: unknown) => {
-    throw new Error(`${(error as Error).message}\nconsumer output:\n${consumer.output.slice(-4000)}`);
-  };
+  const withConsumerOutput = (error: unknown) => consumer.rethrowWithOutput(error);
   const drained = (what: string) => waitUntil(what, () => lab.drained(), 90_000).catch(withConsumerOutput);
   // A replay is written in a transaction, so the orders topic then ends with
   // a commit marker the consumer's committed offset never passes.

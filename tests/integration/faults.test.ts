@@ -7,20 +7,6 @@ import type { Message } from 'kafkajs';
 import { whyStackIsNotOurs, withBrokerKilled } from './harness.ts';
 import { expectedStats, Lab, waitUntil, type ServiceProcess } from './lab.ts';
 
-/** The samples of one Prometheus metric, summed over its labels. */
-function metricSum(text: string, name: string): number {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
-
-function failWithOutput(consumer: ServiceProcess) {
-  return (error: Error) => {
-    throw new Error(`${error.message}\nconsumer output:\n${consumer.output.slice(-3000)}`);
-  };
-}
-
 describe('100,000 distinct product names', () => {
   const lab = new Lab();
   before(() => lab.start());
@@ -42,7 +28,7 @@ describe('100,000 distinct product names', () => {
     }
     const consumer = lab.startConsumer();
     await waitUntil('every order counted', () => lab.stats().count === DISTINCT, 180_000).catch(
-      failWithOutput(consumer),
+      consumer.rethrowWithOutput,
     );
     // Still flowing: orders sent afterwards are counted too.
     const truth = await lab.produce({ count: 100 });
@@ -50,7 +36,7 @@ describe('100,000 distinct product names', () => {
       'the later orders counted',
       () => lab.stats().count === DISTINCT + truth.orders.length,
       60_000,
-    ).catch(failWithOutput(consumer));
+    ).catch(consumer.rethrowWithOutput);
     const stats = lab.stats();
     assert.equal(Object.keys(stats.products).length, DISTINCT + new Set(truth.orders.map((o) => o.product)).size);
     assert.deepEqual(stats.products['product-99999'], { count: 1, sumCents: 10_000, average: 100 });
@@ -73,7 +59,7 @@ describe('the DLQ topic deleted while the consumer runs, then recreated', () => 
       '/health to say the consumer cannot make progress',
       async () => (await consumer.get('/health')).status === 503,
       120_000,
-    ).catch(failWithOutput(consumer));
+    ).catch(consumer.rethrowWithOutput);
     const stalled = JSON.parse((await consumer.get('/health')).text);
     assert.ok(stalled.stalled.length > 0, 'the stalled partitions are named');
     assert.ok(lab.stats().count < truth.orders.length, 'no batch holding a dead letter was committed');
@@ -83,19 +69,18 @@ describe('the DLQ topic deleted while the consumer runs, then recreated', () => 
       waitForLeaders: true,
     });
     await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 120_000).catch(
-      failWithOutput(consumer),
+      consumer.rethrowWithOutput,
     );
     await waitUntil('the aggregate', () => lab.stats().count === truth.orders.length, 20_000).catch(() => undefined);
     assert.deepEqual(lab.stats(), expectedStats([truth], 3));
     assert.deepEqual((await lab.deadLetters()).map((l) => l.key).sort(), [...truth.keys.invalid].sort());
     await waitUntil('/health to recover', async () => (await consumer.get('/health')).status === 200, 30_000);
-    const metrics = (await consumer.get('/metrics')).text;
     assert.equal(
-      metricSum(metrics, 'orders_dead_lettered_total'),
+      await consumer.metric('orders_dead_lettered_total'),
       truth.keys.invalid.length,
       'each dead letter counted once, after its commit',
     );
-    assert.equal(metricSum(metrics, 'orders_processed_total'), truth.orders.length);
+    assert.equal(await consumer.metric('orders_processed_total'), truth.orders.length);
   });
 });
 
@@ -145,7 +130,7 @@ describe('the broker killed with SIGKILL mid-stream', { skip: (await whyStackIsN
     const first = await lab.produce({ count: 1500, invalid: 20, poison: 20 });
     const consumer = lab.startConsumer({ DOWNSTREAM_LATENCY_MS: '2' });
     await waitUntil('the consumer to be mid-stream', () => lab.stats().count >= 300, 60_000).catch(
-      failWithOutput(consumer),
+      consumer.rethrowWithOutput,
     );
     await withBrokerKilled(async () => {
       assert.ok(lab.stats().count < first.orders.length, 'the broker died mid-stream');
@@ -158,7 +143,7 @@ describe('the broker killed with SIGKILL mid-stream', { skip: (await whyStackIsN
     });
     const second = await lab.produce({ count: 300, invalid: 5 });
     await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 180_000).catch(
-      failWithOutput(consumer),
+      consumer.rethrowWithOutput,
     );
     await waitUntil(
       'the aggregate',

@@ -66,6 +66,19 @@ export class ServiceProcess {
       .filter((entry) => msg.test(String(entry.msg)));
   }
 
+  /** For a wait that failed: throws its error again with the end of the service's output, to see why. */
+  readonly rethrowWithOutput = (error: unknown): never => {
+    throw new Error(`${(error as Error).message}\nservice output:\n${this.output.slice(-4000)}`);
+  };
+
+  /** One metric of the service's /metrics, its samples summed over their labels. */
+  async metric(name: string): Promise<number> {
+    return (await this.get('/metrics')).text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+      .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  }
+
   /** The /health and /metrics port the service logged when it started. */
   httpPort(): Promise<number> {
     return waitUntil(
@@ -236,6 +249,12 @@ export class Lab {
       await consumer.disconnect();
     }
     return records;
+  }
+
+  /** The lab's group's committed offset of one partition of `topic` (-1 when it has none). */
+  async committedOffset(partition: number, topic = this.topics.orders): Promise<bigint> {
+    const [entry] = await this.admin.fetchOffsets({ groupId: this.group, topics: [topic] });
+    return BigInt(entry?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
   }
 
   /** True once the lab's group has committed every partition of `topic` to its end (see group-progress.ts). */

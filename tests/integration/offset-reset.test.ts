@@ -13,21 +13,12 @@ async function drainedWith(lab: Lab, consumer: ServiceProcess, count: number): P
     `the consumer to drain and count ${count} orders`,
     async () => (await lab.drained()) && lab.stats().count === count,
     60_000,
-  ).catch((error: Error) => {
-    throw new Error(
-      `${error.message}; counted ${lab.stats().count}\nconsumer output:\n${consumer.output.slice(-3000)}`,
-    );
-  });
+  ).catch((error: Error) => consumer.rethrowWithOutput(new Error(`${error.message}; counted ${lab.stats().count}`)));
 }
 
 async function stop(consumer: ServiceProcess): Promise<void> {
   consumer.kill('SIGTERM');
   assert.equal((await consumer.exited).code, 0, 'the consumer stops cleanly, leaving the group');
-}
-
-async function committed(lab: Lab, partition: number): Promise<number> {
-  const [entry] = await lab.admin.fetchOffsets({ groupId: lab.group, topics: [lab.topics.orders] });
-  return Number(entry!.partitions.find((p) => p.partition === partition)!.offset);
 }
 
 describe('offset reset, STATS_ON_OFFSET_RESET=keep (the default)', () => {
@@ -41,7 +32,7 @@ describe('offset reset, STATS_ON_OFFSET_RESET=keep (the default)', () => {
     await drainedWith(lab, consumer, 300);
     await stop(consumer);
 
-    const before = await committed(lab, 0);
+    const before = Number(await lab.committedOffset(0));
     const rewind = Math.min(50, before);
     await lab.admin.setOffsets({
       groupId: lab.group,
@@ -85,7 +76,7 @@ describe('offset reset, STATS_ON_OFFSET_RESET=keep (the default)', () => {
     const truth = await lab.produce({ count: 200 });
     // Skip whatever partition 1 got while no consumer ran.
     const [end] = (await lab.admin.fetchTopicOffsets(lab.topics.orders)).filter((p) => p.partition === 1);
-    const skipped = Number(end!.high) - (await committed(lab, 1));
+    const skipped = Number(end!.high) - Number(await lab.committedOffset(1));
     assert.ok(skipped > 0, 'partition 1 got some of the new orders');
     await lab.admin.setOffsets({
       groupId: lab.group,

@@ -38,9 +38,7 @@ for (const mode of ['blocking', 'topics'] as const) {
       consumer = lab.startConsumer();
       const expected = counts.invalid + counts.poison + counts.exhausted;
       await waitUntil('the consumer to drain the orders and retry topics', () => lab.drained(), 90_000).catch(
-        (error) => {
-          throw new Error(`${(error as Error).message}\nconsumer output:\n${consumer.output.slice(-4000)}`);
-        },
+        consumer.rethrowWithOutput,
       );
       deadLetters = await lab.deadLetters();
       assert.equal(deadLetters.length, expected, `expected ${expected} dead letters, got ${deadLetters.length}`);

@@ -24,9 +24,9 @@ describe('transaction size: a burst of dead letters beyond one record batch', ()
     // Produced before the consumer starts, so each partition's burst comes in one fetch.
     truth = await lab.produce({ count: 10, invalid: INVALID });
     consumer = lab.startConsumer();
-    await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 120_000).catch((error) => {
-      throw new Error(`${(error as Error).message}\nconsumer output:\n${consumer.output.slice(-4000)}`);
-    });
+    await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 120_000).catch(
+      consumer.rethrowWithOutput,
+    );
     letters = await lab.readAll(lab.topics.dlq);
   });
   after(() => lab.stop());
