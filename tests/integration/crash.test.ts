@@ -35,16 +35,23 @@ async function killAt(lab: Lab, victim: ServiceProcess, count: number): Promise<
   await victim.exited;
 }
 
-describe('crash: one consumer killed with SIGKILL three times', () => {
-  const lab = new Lab(settings);
+/** A lab for the enclosing suite with `inputs` produced before its tests; `truth()` is their ground truth. */
+function labWithInputs(labSettings: Record<string, string>): { lab: Lab; truth: () => GroundTruth } {
+  const lab = new Lab(labSettings);
   let truth: GroundTruth;
   before(async () => {
     await lab.start();
     truth = await lab.produce(inputs);
   });
   after(() => lab.stop());
+  return { lab, truth: () => truth };
+}
+
+describe('crash: one consumer killed with SIGKILL three times', () => {
+  const { lab, truth: truthOf } = labWithInputs(settings);
 
   it('ends with the exact aggregate and each bad order in the DLQ once', async () => {
+    const truth = truthOf();
     const total = truth.orders.length;
     let kills = 0;
     for (const share of [0.2, 0.45, 0.7]) {
@@ -62,15 +69,10 @@ describe('crash: one consumer killed with SIGKILL three times', () => {
 
 for (const mode of ['blocking', 'topics'] as const) {
   describe(`crash: two consumers in one group, killed one at a time, RETRY_MODE=${mode}`, () => {
-    const lab = new Lab({ ...settings, RETRY_MODE: mode });
-    let truth: GroundTruth;
-    before(async () => {
-      await lab.start();
-      truth = await lab.produce(inputs);
-    });
-    after(() => lab.stop());
+    const { lab, truth: truthOf } = labWithInputs({ ...settings, RETRY_MODE: mode });
 
     it('ends with the exact aggregate and each bad order in the DLQ once', async () => {
+      const truth = truthOf();
       const total = truth.orders.length;
       let a = lab.startConsumer();
       let b = lab.startConsumer();
