@@ -7,9 +7,10 @@
 // its code. Usage: scripts/supervise.ts <entrypoint.ts> [args...]
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type BackoffPolicy, backoffDelay } from '../services/lib/retry.ts';
 
-const FIRST_DELAY_MS = 1000;
-const MAX_DELAY_MS = 30_000;
+/** 1 s, 2 s, 4 s, ... up to 30 s between restarts; a run that lasted STABLE_MS starts the schedule over. */
+const RESTART_BACKOFF: BackoffPolicy = { baseMs: 1000, factor: 2, maxMs: 30_000, jitter: 0, maxRetries: Infinity };
 const STABLE_MS = 60_000;
 
 const [entrypoint, ...args] = process.argv.slice(2);
@@ -27,7 +28,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-let delay = FIRST_DELAY_MS;
+let restarts = 0;
 for (;;) {
   const started = Date.now();
   child = spawn(process.execPath, ['--import', 'tsx', entrypoint, ...args], { stdio: 'inherit' });
@@ -36,7 +37,9 @@ for (;;) {
     NodeJS.Signals | null,
   ];
   if (stopping !== undefined || code === 0) process.exit(code ?? 1);
-  if (Date.now() - started >= STABLE_MS) delay = FIRST_DELAY_MS;
+  if (Date.now() - started >= STABLE_MS) restarts = 0;
+  restarts += 1;
+  const delay = backoffDelay(RESTART_BACKOFF, restarts);
   const line = {
     supervisor: entrypoint,
     exitCode: code,
@@ -47,5 +50,4 @@ for (;;) {
   console.log(JSON.stringify({ level: 40, time: Date.now(), ...line }));
   await sleep(delay);
   if (stopping !== undefined) process.exit(1);
-  delay = Math.min(delay * 2, MAX_DELAY_MS);
 }
