@@ -45,7 +45,8 @@ export const DLQ = {
 } as const;
 
 /** What fitting a dead letter may cut, in the order it is cut. */
-export type TruncatedPart = 'stacktrace' | 'message' | 'headers' | 'value' | 'key';
+export const TRUNCATED_PARTS = ['stacktrace', 'message', 'headers', 'value', 'key'] as const;
+export type TruncatedPart = (typeof TRUNCATED_PARTS)[number];
 /** Cuts after which the record is no longer the original: it cannot be replayed exactly. */
 export const LOSSY_CUTS: readonly TruncatedPart[] = ['headers', 'value', 'key'];
 
@@ -151,14 +152,6 @@ export interface DeadLetterHeaders {
   originalKey?: { bytes: number; sha256: string };
 }
 
-const TRUNCATED_PARTS: ReadonlySet<string> = new Set<TruncatedPart>([
-  'stacktrace',
-  'message',
-  'headers',
-  'value',
-  'key',
-]);
-
 export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetterHeaders {
   const text = (name: string) => headerText(headers, name);
   const count = (name: string) => {
@@ -184,7 +177,7 @@ export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetter
     replayAt: text(REPLAY.at),
     truncated: (text(DLQ.truncated) ?? '')
       .split(',')
-      .filter((part): part is TruncatedPart => TRUNCATED_PARTS.has(part)),
+      .filter((part): part is TruncatedPart => (TRUNCATED_PARTS as readonly string[]).includes(part)),
     originalValue: digestOf(text(DLQ.originalValueBytes), text(DLQ.originalValueSha256)),
     originalKey: digestOf(text(DLQ.originalKeyBytes), text(DLQ.originalKeySha256)),
   };

@@ -1,6 +1,6 @@
 // Request and response schemas of the /dlq routes. They validate requests
 // (every bad parameter is a 400 that names it) and document the API.
-import { FAILURE_CLASSES, type TruncatedPart } from '../../lib/dlq.ts';
+import { FAILURE_CLASSES, TRUNCATED_PARTS } from '../../lib/dlq.ts';
 import { bearerSecurity, errors } from './common.ts';
 
 export interface PageLimits {
@@ -37,15 +37,6 @@ const filterProperties = {
 } as const;
 
 const nullableString = { type: ['string', 'null'] } as const;
-
-/** Keyed by every part, so a part added to the header contract cannot be left out of the documented enum. */
-const CUT_PARTS: Record<TruncatedPart, true> = {
-  stacktrace: true,
-  message: true,
-  headers: true,
-  value: true,
-  key: true,
-};
 
 function originalDigest(part: 'value' | 'key') {
   return {
@@ -120,7 +111,7 @@ export const summarySchema = {
     },
     truncated: {
       type: 'array',
-      items: { type: 'string', enum: Object.keys(CUT_PARTS) },
+      items: { type: 'string', enum: [...TRUNCATED_PARTS] },
       description:
         'x-dlq-truncated: what the consumer cut to make the dead letter fit the DLQ topic, in the order it cut; ' +
         'empty when nothing was. With headers, value or key cut the record is not the original and is never replayed.',
