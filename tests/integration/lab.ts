@@ -53,7 +53,9 @@ export class ServiceProcess {
       this.stdout += chunk;
     });
     child.stderr?.on('data', (chunk) => (this.output += chunk));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': the process may exit before its last output has
+    // been read (a producer's ground truth is one line of hundreds of KB).
+    this.exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   }
 
   /** Log lines (pino JSON) whose msg matches; a line still being written (no newline yet) is not read. */
