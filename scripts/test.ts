@@ -35,15 +35,9 @@ async function phase(name: string, body: () => Promise<void>): Promise<boolean> 
   return result.error === undefined;
 }
 
-/**
- * The node test runner over some suites, files one after another: they share
- * one broker, and CI has two cores. --test-force-exit ends a file once its
- * tests are done: after the broker is killed and restarted, kafkajs sends a
- * consumer's LeaveGroup on a connection its client no longer tracks, and that
- * socket would keep the test process alive (the services themselves exit).
- */
+/** The node test runner over some suites, files one after another: they share one broker, and CI has two cores. */
 function nodeTest(patterns: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const runner = ['--test', '--test-concurrency=1', '--test-timeout=300000', '--test-force-exit'];
+  const runner = ['--test', '--test-concurrency=1', '--test-timeout=300000'];
   return runAttached([process.execPath, '--import', 'tsx', ...runner, ...patterns], env);
 }
 

@@ -132,15 +132,17 @@ describe('the broker killed with SIGKILL mid-stream', { skip: (await whyStackIsN
     await waitUntil('the consumer to be mid-stream', () => lab.stats().count >= 300, 60_000).catch(
       consumer.rethrowWithOutput,
     );
-    await withBrokerKilled(async () => {
-      assert.ok(lab.stats().count < first.orders.length, 'the broker died mid-stream');
-      // Down for a few seconds: the consumer's requests fail meanwhile.
-      await waitUntil(
-        'the consumer to notice the broker is gone',
-        () => consumer.logs(/ECONNREFUSED|Connection error|not available|disconnected/i).length > 0,
-        30_000,
-      );
-    });
+    await lab.withStatsReaderStopped(() =>
+      withBrokerKilled(async () => {
+        assert.ok(lab.stats().count < first.orders.length, 'the broker died mid-stream');
+        // Down for a few seconds: the consumer's requests fail meanwhile.
+        await waitUntil(
+          'the consumer to notice the broker is gone',
+          () => consumer.logs(/ECONNREFUSED|Connection error|not available|disconnected/i).length > 0,
+          30_000,
+        );
+      }),
+    );
     const second = await lab.produce({ count: 300, invalid: 5 });
     await waitUntil('the consumer to drain the orders topic', () => lab.drained(), 180_000).catch(
       consumer.rethrowWithOutput,

@@ -201,6 +201,28 @@ export class Lab {
     return this.spawn('services/consumer/main.ts', { FAULT_INJECTION: 'true', ...env });
   }
 
+  /**
+   * Runs `body` with the lab's order-stats reader stopped (its last view
+   * stays readable) and starts a fresh one after. For faults that take the
+   * broker away: kafkajs sends a consumer's LeaveGroup, on disconnect after a
+   * broker restart, on a connection its client no longer tracks, and that
+   * socket would keep the test process alive.
+   */
+  async withStatsReaderStopped<T>(body: () => Promise<T>): Promise<T> {
+    await this.statsReader.stop();
+    try {
+      return await body();
+    } finally {
+      // A broker that has just started answers before it serves its partitions again.
+      await waitUntil(
+        'the broker to serve the order-stats topic',
+        async () => (await this.admin.fetchTopicOffsets(this.topics.stats)).length > 0,
+      );
+      this.statsReader = new StatsReader(this.kafka, this.topics.stats, logger);
+      await this.statsReader.start();
+    }
+  }
+
   stats(): StatsView {
     return this.statsReader.view(this.group);
   }
