@@ -141,7 +141,7 @@ export const serviceSpecs = {
     PRODUCER_FAIL_TIMES: wholeNumber(1)({ default: 1, desc: 'how many attempts of a transient order fail' }),
     PRODUCER_JSON: bool({
       default: false,
-      desc: 'print the ground truth as JSON at the end (finite runs of at most 1,000,000 records)',
+      desc: 'print the ground truth as JSON on stdout at the end, logs on stderr (finite runs of at most 1,000,000 records)',
     }),
     HTTP_PORT: wholeNumber(0, 65535)({ default: 9465, desc: '/health and /metrics' }),
   },

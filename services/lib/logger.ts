@@ -4,6 +4,11 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({ name: service, level, base: { service } });
+/**
+ * Logs go to stdout (fd 1) unless `fd` says otherwise. pino writes them
+ * asynchronously, so a program that prints data on stdout must log elsewhere:
+ * an async log line can land inside a large synchronous write of the data.
+ */
+export function createLogger(service: string, level = 'info', fd = 1): Logger {
+  return pino({ name: service, level, base: { service } }, pino.destination({ dest: fd, sync: false }));
 }

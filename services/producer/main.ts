@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, serviceSpecs, withFlags, type ServiceConfig } from '../lib/config.ts';
 import { createKafka } from '../lib/kafka.ts';
+import { createLogger } from '../lib/logger.ts';
 import { startOpsServer } from '../lib/ops-server.ts';
 import { readSchemaFile, Serde } from '../lib/serde.ts';
 import { runService } from '../lib/service.ts';
@@ -31,10 +32,12 @@ const PROGRESS_EVERY_MS = 5000;
 const JSON_MAX_RECORDS = 1_000_000;
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-await runService('producer', async (logger) => {
+await runService('producer', async (startLogger) => {
   const config = loadConfig(serviceSpecs.producer, withFlags(process.argv.slice(2), FLAGS));
-  logger.level = config.LOG_LEVEL;
+  startLogger.level = config.LOG_LEVEL;
   refuseUnprintableTruth(config);
+  // With --json, stdout carries the ground truth alone: the logs go to stderr.
+  const logger = config.PRODUCER_JSON ? createLogger('producer', config.LOG_LEVEL, 2) : startLogger;
   const seed = config.PRODUCER_SEED ?? Math.floor(Math.random() * 2 ** 31);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order-producer', logger });
   const producer = kafka.producer(PRODUCER_SETTINGS);

@@ -48,6 +48,9 @@ export class ServiceProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(readonly child: ChildProcess) {
+    // Decoded as a stream: a character split between two chunks stays whole.
+    child.stdout?.setEncoding('utf8');
+    child.stderr?.setEncoding('utf8');
     child.stdout?.on('data', (chunk) => {
       this.output += chunk;
       this.stdout += chunk;
@@ -171,12 +174,7 @@ export class Lab {
     const producer = this.spawn('services/producer/main.ts', {}, [...args, '--json']);
     const { code } = await producer.exited;
     if (code !== 0) throw new Error(`producer exited with ${code}:\n${producer.output}`);
-    const truthLine = producer.stdout
-      .trim()
-      .split('\n')
-      .filter((line) => line.includes('"keys"'))
-      .at(-1);
-    return JSON.parse(truthLine!) as GroundTruth;
+    return JSON.parse(producer.stdout) as GroundTruth;
   }
 
   /**
