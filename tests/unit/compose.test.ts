@@ -122,4 +122,14 @@ describe('Dockerfile', () => {
     const major = readFileSync(`${root}.nvmrc`, 'utf8').trim();
     assert.match(from, new RegExp(`^node:${major}\\.\\d+\\.\\d+-slim$`));
   });
+
+  it("has patches/ in the image before npm ci, whose postinstall applies them to the services' dependencies", () => {
+    const dockerfile = readFileSync(`${root}Dockerfile`, 'utf8');
+    const copied = dockerfile.search(/^COPY patches \.\/patches$/m);
+    assert.ok(copied >= 0 && copied < dockerfile.search(/^RUN npm ci/m), 'COPY patches ./patches precedes RUN npm ci');
+    assert.match(readFileSync(`${root}.dockerignore`, 'utf8'), /^!patches$/m, '.dockerignore lets patches/ in');
+    const manifest = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+    assert.equal(manifest.scripts.postinstall, 'patch-package');
+    assert.ok(manifest.dependencies['patch-package'], 'patch-package is installed with --omit=dev too');
+  });
 });
