@@ -9,9 +9,9 @@ WORKDIR /app
 # Dependencies first, from the lockfile only, so a code change reuses this
 # layer. tsx is a runtime dependency: the services run from TypeScript source.
 COPY package.json package-lock.json ./
-# npm ci's postinstall applies patches/ (patch-package): kafkajs's
-# read_committed filter fixed, see patches/README.md.
-COPY patches ./patches
+# npm ci's postinstall applies services/lib/patches (patch-package):
+# kafkajs's read_committed filter fixed, see the README there.
+COPY services/lib/patches ./services/lib/patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY tsconfig.json ./

@@ -6,13 +6,13 @@
 // open. kafkajs 2.2.4 let the earlier transaction's first records through
 // (its aborted-transaction list is in abort order, and it assumed start
 // order), so a restore or the aggregate could count orders that were never
-// committed; patches/kafkajs+2.2.4.patch fixes its filter.
+// committed; services/lib/patches/kafkajs+2.2.4.patch fixes its filter.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Producer } from 'kafkajs';
 import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
-import { Lab } from './lab.ts';
+import { Lab } from '../../scripts/harness/lab.ts';
 
 describe('read_committed readers and interleaved aborted transactions', () => {
   const lab = new Lab();
