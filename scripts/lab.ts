@@ -16,14 +16,14 @@ import {
   readComposeFile,
   resolvedEnvironment,
   type ComposeService,
-} from './lib/compose-file.ts';
-import { composeCommand, dockerEngine } from './lib/docker.ts';
-import { clearLabState, readLabState, writeLabState, type LabMode, type LabState } from './lib/lab-state.ts';
-import { COMPONENTS, logTail, stackDown, stackStatus, stackUp } from './lib/local-stack.ts';
-import { localServiceStatus, localServices, startLocalServices, stopLocalServices } from './lib/local-services.ts';
-import { tailFile } from './lib/processes.ts';
-import { answersOk } from './lib/http-probe.ts';
-import { runAttached } from './lib/run-command.ts';
+} from './harness/compose-file.ts';
+import { composeCommand, dockerEngine } from './harness/docker.ts';
+import { clearLabState, readLabState, writeLabState, type LabMode, type LabState } from './harness/lab-state.ts';
+import { COMPONENTS, logTail, stackDown, stackStatus, stackUp } from './harness/local-stack.ts';
+import { localServiceStatus, localServices, startLocalServices, stopLocalServices } from './harness/local-services.ts';
+import { tailFile } from './harness/processes.ts';
+import { answersOk } from './harness/http-probe.ts';
+import { runAttached } from './harness/run-command.ts';
 
 const USAGE = `Usage: scripts/lab.ts <command> [options]
 

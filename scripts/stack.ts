@@ -18,7 +18,7 @@ import {
   stopComponent,
   type ComponentName,
   type ComponentStatus,
-} from './lib/local-stack.ts';
+} from './harness/local-stack.ts';
 
 const USAGE = `Usage: scripts/stack.ts <command>
 

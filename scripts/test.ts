@@ -5,8 +5,8 @@
 // KAFKA_BROKERS it starts the local stack (jars, no Docker) and stops it
 // afterwards, unless it was already running.
 import { parseArgs } from 'node:util';
-import { stackDown, stackUp } from './lib/local-stack.ts';
-import { runAttached } from './lib/run-command.ts';
+import { stackDown, stackUp } from './harness/local-stack.ts';
+import { runAttached } from './harness/run-command.ts';
 
 const { values } = parseArgs({
   options: {

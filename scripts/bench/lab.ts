@@ -18,9 +18,9 @@ import type { StatsView } from '../../services/lib/order-stats.ts';
 import { StatsReader } from '../../services/lib/stats-reader.ts';
 import { retryTopicName } from '../../services/lib/topics.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
-import { caughtUp } from '../lib/group-progress.ts';
-import { labTopicEnv, labTopics, type LabTopics } from '../lib/lab-topics.ts';
-import { KAFKA_CLASSPATH } from '../lib/local-stack.ts';
+import { caughtUp } from '../harness/group-progress.ts';
+import { labTopicEnv, labTopics, type LabTopics } from '../harness/lab-topics.ts';
+import { KAFKA_CLASSPATH } from '../harness/local-stack.ts';
 import { perSecond } from './measure.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

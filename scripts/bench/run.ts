@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { JARS_DIR, stackDown, stackUp } from '../lib/local-stack.ts';
+import { JARS_DIR, stackDown, stackUp } from '../harness/local-stack.ts';
 import { benchConsumer } from './consumer.ts';
 import { benchDlqService } from './dlq-service.ts';
 import { benchKafkajsVersions } from './kafkajs-versions.ts';

@@ -3,7 +3,7 @@
 // (no shutdown, no last commit) and started again. Every outcome is committed
 // in one Kafka transaction with its offset, so the final aggregate equals the
 // ground truth exactly and every bad order is in the DLQ exactly once.
-import { expectedStats, waitUntil } from '../../tests/integration/lab.ts';
+import { expectedStats, waitUntil } from '../harness/lab.ts';
 import { isMain, main, type Scenario } from './scenario.ts';
 
 const inputs = { count: 400, invalid: 10, poison: 10, interval: 0.02 };

@@ -2,7 +2,7 @@
 // user would call it: what the scenarios assert through.
 import type { DlqFilter } from '../../services/dlq-service/index/filter.ts';
 import type { StatsView } from '../../services/lib/order-stats.ts';
-import { answersOk } from '../lib/http-probe.ts';
+import { answersOk } from '../harness/http-probe.ts';
 
 /** GET /dlq's items (the fields the scenarios read). */
 export interface DlqItem {

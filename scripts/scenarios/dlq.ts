@@ -2,7 +2,7 @@
 // scenario-dlq: orders that can never be processed (invalid ones and poison
 // pills) are dead-lettered at once with the reason; valid orders never are,
 // and the running average is exactly the valid orders' average.
-import { expectedStats } from '../../tests/integration/lab.ts';
+import { expectedStats } from '../harness/lab.ts';
 import { isMain, main, type Scenario } from './scenario.ts';
 
 const inputs = { count: 40, invalid: 6, poison: 6 };

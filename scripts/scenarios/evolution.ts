@@ -7,7 +7,7 @@
 // producer stops with a message that says so, before sending anything.
 import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
 import { valueSubject } from '../../services/lib/topics.ts';
-import { expectedStats } from '../../tests/integration/lab.ts';
+import { expectedStats } from '../harness/lab.ts';
 import { isMain, main, type Scenario } from './scenario.ts';
 
 // Paths as the producer's --schema takes them: relative to the repository.

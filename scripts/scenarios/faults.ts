@@ -10,7 +10,7 @@ import type { Message } from 'kafkajs';
 import { DLQ, DLT } from '../../services/lib/dlq.ts';
 import { RETRY } from '../../services/lib/retry-headers.ts';
 import { FAULT_TRANSIENT_HEADER } from '../../services/lib/fault-injection.ts';
-import { Lab, waitUntil, type DeadLetter, type ServiceProcess } from '../../tests/integration/lab.ts';
+import { Lab, waitUntil, type DeadLetter, type ServiceProcess } from '../harness/lab.ts';
 import { isMain, main, type Scenario, type ScenarioContext } from './scenario.ts';
 
 interface Expected {

@@ -6,7 +6,7 @@
 // replayed record carries x-replay-count, which turns the injected fault off:
 // "the downstream has been fixed".
 import { isDeepStrictEqual } from 'node:util';
-import { expectedStats } from '../../tests/integration/lab.ts';
+import { expectedStats } from '../harness/lab.ts';
 import { HttpError } from './dlq-api.ts';
 import { isMain, main, type Scenario } from './scenario.ts';
 

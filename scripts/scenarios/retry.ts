@@ -5,7 +5,7 @@
 // DLQ after retries + 1 attempts. The gaps between attempts, read from the
 // consumer's own log timestamps, follow the schedule.
 import { backoffSchedule } from '../../services/lib/retry.ts';
-import { expectedStats } from '../../tests/integration/lab.ts';
+import { expectedStats } from '../harness/lab.ts';
 import { isMain, main, type Scenario } from './scenario.ts';
 
 /** What a gap may exceed its delay by: the commit before the wait, heartbeats, the next attempt. */

@@ -1,5 +1,5 @@
 // What every scenario shares. A scenario gets a lab of its own (unique topics
-// and group, so a rerun never sees old data: tests/integration/lab.ts), the
+// and group, so a rerun never sees old data: scripts/harness/lab.ts), the
 // real consumer and DLQ service as child processes, and records checks; this
 // module runs scenarios, prints the PASS/FAIL table and sets the exit code.
 // Every wait has a deadline; nothing sleeps for a fixed time.
@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { loadConfig, serviceSpecs, type ServiceConfig } from '../../services/lib/config.ts';
 import type { StatsView } from '../../services/lib/order-stats.ts';
-import { freePort } from '../lib/free-port.ts';
-import { readLabState } from '../lib/lab-state.ts';
-import { stackDown } from '../lib/local-stack.ts';
-import { infrastructure } from '../../tests/integration/harness.ts';
-import { Lab, waitUntil, type ServiceProcess } from '../../tests/integration/lab.ts';
+import { freePort } from '../harness/free-port.ts';
+import { readLabState } from '../harness/lab-state.ts';
+import { stackDown } from '../harness/local-stack.ts';
+import { infrastructure } from '../harness/infrastructure.ts';
+import { Lab, waitUntil, type ServiceProcess } from '../harness/lab.ts';
 import { DlqApi, type DlqItem } from './dlq-api.ts';
 
 export interface Scenario {

@@ -3,7 +3,7 @@
 // the waiting record on its own partition is processed before it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { expectedStats, Lab, waitUntil } from './lab.ts';
+import { expectedStats, Lab, waitUntil } from '../../scripts/harness/lab.ts';
 
 describe('blocking retry holds one partition, not the consumer', () => {
   const lab = new Lab({ RETRY_MODE: 'blocking', MAX_RETRIES: '1', RETRY_BASE_MS: '15000' });

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs, { type Consumer } from 'kafkajs';
 import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
-import { Lab, waitUntil } from './lab.ts';
+import { Lab, waitUntil } from '../../scripts/harness/lab.ts';
 
 const { AssignerProtocol } = kafkajs;
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { GroundTruth } from '../../services/producer/producer.ts';
-import { expectedStats, Lab, waitUntil, type ServiceProcess } from './lab.ts';
+import { expectedStats, Lab, waitUntil, type ServiceProcess } from '../../scripts/harness/lab.ts';
 
 const MAX_RETRIES = 3;
 const settings = {

@@ -11,7 +11,7 @@ import { TransientError, UndecodableError, ValidationError } from '../../service
 import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
 import { valueSubject } from '../../services/lib/topics.ts';
 import { DlqService, TOKEN, writeDeadLetters, type SyntheticDeadLetter } from './dlq-service-app.ts';
-import { Lab } from './lab.ts';
+import { Lab } from '../../scripts/harness/lab.ts';
 
 const MINUTE = 60_000;
 const now = Date.now();

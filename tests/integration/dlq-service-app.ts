@@ -12,7 +12,7 @@ import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
 import { valueSubject } from '../../services/lib/topics.ts';
-import type { Lab } from './lab.ts';
+import type { Lab } from '../../scripts/harness/lab.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 

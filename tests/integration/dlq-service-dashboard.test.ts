@@ -12,7 +12,7 @@ import { DLQ } from '../../services/lib/dlq.ts';
 import { ValidationError } from '../../services/lib/errors.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
 import { DlqService, TOKEN, writeDeadLetters } from './dlq-service-app.ts';
-import { Lab, waitUntil } from './lab.ts';
+import { Lab, waitUntil } from '../../scripts/harness/lab.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? '/tmp';

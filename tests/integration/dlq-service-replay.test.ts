@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { DLQ } from '../../services/lib/dlq.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
 import { DlqService } from './dlq-service-app.ts';
-import { expectedStats, Lab, waitUntil, type ServiceProcess } from './lab.ts';
+import { expectedStats, Lab, waitUntil, type ServiceProcess } from '../../scripts/harness/lab.ts';
 
 const MAX_RETRIES = 1;
 

@@ -11,7 +11,7 @@ import { ValidationError } from '../../services/lib/errors.ts';
 import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
 import { valueSubject } from '../../services/lib/topics.ts';
 import { DlqService, writeDeadLetters, type SyntheticDeadLetter } from './dlq-service-app.ts';
-import { Lab } from './lab.ts';
+import { Lab } from '../../scripts/harness/lab.ts';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const permanent = (message: string) => ({ failureClass: 'permanent' as const, error: new ValidationError(message) });

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Message } from 'kafkajs';
-import { whyStackIsNotOurs, withBrokerKilled } from './harness.ts';
-import { expectedStats, Lab, waitUntil, type ServiceProcess } from './lab.ts';
+import { whyStackIsNotOurs, withBrokerKilled } from '../../scripts/harness/infrastructure.ts';
+import { expectedStats, Lab, waitUntil, type ServiceProcess } from '../../scripts/harness/lab.ts';
 
 describe('100,000 distinct product names', () => {
   const lab = new Lab();

@@ -4,7 +4,7 @@
 // counts every order exactly once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Lab, waitUntil } from './lab.ts';
+import { Lab, waitUntil } from '../../scripts/harness/lab.ts';
 
 const SESSION_TIMEOUT_MS = 6000;
 const LATENCY_MS = 20;

@@ -4,7 +4,7 @@
 // once (log, /health, /metrics) and does what STATS_ON_OFFSET_RESET says.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Lab, waitUntil, type ServiceProcess } from './lab.ts';
+import { Lab, waitUntil, type ServiceProcess } from '../../scripts/harness/lab.ts';
 
 const RESET_LOG = /moved outside the consumer/;
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DLQ, DLT } from '../../services/lib/dlq.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
-import { expectedStats, Lab, waitUntil, type DeadLetter, type ServiceProcess } from './lab.ts';
+import { expectedStats, Lab, waitUntil, type DeadLetter, type ServiceProcess } from '../../scripts/harness/lab.ts';
 
 const MAX_RETRIES = 3;
 const counts = { valid: 40, invalid: 6, poison: 6, recovering: 4, exhausted: 3 };

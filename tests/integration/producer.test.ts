@@ -3,8 +3,8 @@
 // sent (it once kept every record for a ground truth it never printed).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '../../scripts/lib/free-port.ts';
-import { Lab, waitUntil, type ServiceProcess } from './lab.ts';
+import { freePort } from '../../scripts/harness/free-port.ts';
+import { Lab, waitUntil, type ServiceProcess } from '../../scripts/harness/lab.ts';
 
 const ENTRYPOINT = 'services/producer/main.ts';
 /** The producer's old-space limit: well above what it needs to stream (about 25 MB)... */

@@ -3,8 +3,8 @@
 // stopped during a backoff wait exits cleanly without committing the record.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { expectedStats, Lab, waitUntil } from './lab.ts';
-import { whyStackIsNotOurs, withRegistryStopped } from './harness.ts';
+import { expectedStats, Lab, waitUntil } from '../../scripts/harness/lab.ts';
+import { whyStackIsNotOurs, withRegistryStopped } from '../../scripts/harness/infrastructure.ts';
 
 describe('registry outage longer than the retry budget', { skip: (await whyStackIsNotOurs()) ?? false }, () => {
   // Retry budget: 100 + 200 + 400 ms.

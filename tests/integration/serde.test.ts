@@ -3,7 +3,13 @@ import { before, describe, it } from 'node:test';
 import avro from 'avsc';
 import { RegistryUnreachableError, UndecodableError } from '../../services/lib/errors.ts';
 import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
-import { infrastructure, uniqueName, whyStackIsNotOurs, withRegistryStopped, type Infrastructure } from './harness.ts';
+import {
+  infrastructure,
+  uniqueName,
+  whyStackIsNotOurs,
+  withRegistryStopped,
+  type Infrastructure,
+} from '../../scripts/harness/infrastructure.ts';
 
 /** The registry is stopped only where it is this machine's local stack. */
 const registryNotOurs = await whyStackIsNotOurs();

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs, { type Admin } from 'kafkajs';
 import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
-import { infrastructure, uniqueName, type Infrastructure } from './harness.ts';
+import { infrastructure, uniqueName, type Infrastructure } from '../../scripts/harness/infrastructure.ts';
 
 // kafkajs is CommonJS; Node's ESM loader sees only its first few exports by name.
 const { ConfigResourceTypes } = kafkajs;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { recordBytes } from '../../services/lib/record-size.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
-import { Lab, waitUntil, type ServiceProcess } from './lab.ts';
+import { Lab, waitUntil, type ServiceProcess } from '../../scripts/harness/lab.ts';
 
 const BROKER_BATCH_LIMIT = 1_048_588; // message.max.bytes, the broker's default
 const INVALID = 3000;

@@ -9,7 +9,7 @@ import {
   readComposeFile,
   startOrder,
   type ComposeService,
-} from '../../scripts/lib/compose-file.ts';
+} from '../../scripts/harness/compose-file.ts';
 
 function service(name: string, extra: Partial<ComposeService> = {}): ComposeService {
   return { name, environment: {}, profiles: [], dependsOn: {}, ports: [], ...extra };

@@ -1,4 +1,4 @@
-// A lab per test: its own topics (unique prefix) on the real broker and
+// A lab per test or scenario: its own topics (unique prefix) on the real broker and
 // registry, the real producer and consumer entrypoints as child processes, and
 // readers for what they leave in Kafka (DLQ records, order stats, offsets).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,9 +13,9 @@ import { StatsReader } from '../../services/lib/stats-reader.ts';
 import { retryTopicName } from '../../services/lib/topics.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
-import { caughtUp } from '../../scripts/lib/group-progress.ts';
-import { labTopicEnv, labTopics } from '../../scripts/lib/lab-topics.ts';
-import { infrastructure, uniqueName, type Infrastructure } from './harness.ts';
+import { caughtUp } from './group-progress.ts';
+import { labTopicEnv, labTopics } from './lab-topics.ts';
+import { infrastructure, uniqueName, type Infrastructure } from './infrastructure.ts';
 
 const logger = createLogger('test', 'warn');
 

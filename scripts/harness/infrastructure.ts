@@ -5,8 +5,8 @@
 // not running. It says which path it took, and why.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../scripts/lib/free-port.ts';
-import { killComponent, stackUp, startComponent, stopComponent } from '../../scripts/lib/local-stack.ts';
+import { freePort } from './free-port.ts';
+import { killComponent, stackUp, startComponent, stopComponent } from './local-stack.ts';
 
 export interface Infrastructure {
   brokers: string[];
