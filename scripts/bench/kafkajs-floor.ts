@@ -12,13 +12,11 @@
 // line: {"msg":"floor","records":N,"ms":...}.
 import { parseArgs } from 'node:util';
 import type { Message } from 'kafkajs';
-import { createKafka } from '../../services/lib/kafka.ts';
+import { createKafka, FETCH_SETTINGS, PRODUCER_SETTINGS, SEND_BATCH } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { Serde } from '../../services/lib/serde.ts';
 import { valueSubject } from '../../services/lib/topics.ts';
-import { FETCH_SETTINGS } from '../../services/consumer/consumer.ts';
 import { OrderFactory } from '../../services/producer/orders.ts';
-import { PRODUCER_SETTINGS, SEND_BATCH } from '../../services/producer/producer.ts';
 
 const { values } = parseArgs({
   options: {

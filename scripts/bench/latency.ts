@@ -7,11 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message } from 'kafkajs';
-import { createKafka } from '../../services/lib/kafka.ts';
+import { createKafka, PRODUCER_SETTINGS } from '../../services/lib/kafka.ts';
 import { parseStatsRecord } from '../../services/lib/order-stats.ts';
 import { Serde } from '../../services/lib/serde.ts';
 import { OrderFactory } from '../../services/producer/orders.ts';
-import { PRODUCER_SETTINGS } from '../../services/producer/producer.ts';
 import { BenchLab, logger, type BenchEnvironment } from './lab.ts';
 import { formatCount, formatNumber, summarize, type Summary } from './measure.ts';
 import { summarizeProfile } from './profile.ts';

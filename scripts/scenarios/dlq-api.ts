@@ -1,6 +1,6 @@
 // A small client of the DLQ service's HTTP API (services/dlq-service), as a
 // user would call it: what the scenarios assert through.
-import type { DlqFilter } from '../../services/dlq-service/index/filter.ts';
+import type { DlqFilter } from '../../services/lib/dlq.ts';
 import type { StatsView } from '../../services/lib/order-stats.ts';
 import { answersOk } from '../harness/http-probe.ts';
 

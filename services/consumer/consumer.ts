@@ -2,7 +2,7 @@
 // consumer, metrics and health. Used by main.ts and imported by tests.
 import type { Consumer } from 'kafkajs';
 import type { ServiceConfig } from '../lib/config.ts';
-import { connectAdmin, createKafka } from '../lib/kafka.ts';
+import { connectAdmin, createKafka, FETCH_SETTINGS } from '../lib/kafka.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startOpsServer, type OpsServer } from '../lib/ops-server.ts';
 import { Serde } from '../lib/serde.ts';
@@ -13,9 +13,6 @@ import type { OffsetResetPolicy } from './lane.ts';
 import { createConsumerMetrics } from './metrics.ts';
 import { OrderProcessor } from './processor.ts';
 import { RetryTopics } from './retry-topics.ts';
-
-/** How the consumer fetches: a long poll of at most 250 ms, up to 8 partitions' batches processed at once. */
-export const FETCH_SETTINGS = { maxWaitTimeInMs: 250, partitionsConsumedConcurrently: 8 } as const;
 
 export interface RunningConsumer {
   httpPort: number;

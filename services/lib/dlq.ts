@@ -295,3 +295,23 @@ function isContextHeader(name: string, value: IHeaders[string]): boolean {
   const text = Array.isArray(value) ? value.at(-1)?.toString() : value?.toString();
   return name === REPLAY.count && text !== undefined && /^\d{1,9}$/.test(text);
 }
+
+/**
+ * What GET /dlq, GET /dlq/stats and POST /dlq/replay select dead letters by:
+ * the DLQ service applies it (dlq-service/index/filter.ts), the lab's API
+ * client sends it.
+ */
+export interface DlqFilter {
+  failureClass?: string;
+  /** Case-insensitive text within the exception message. */
+  reason?: string;
+  product?: string;
+  orderId?: string;
+  /** Case-insensitive text within the order id (or key), product or exception message. */
+  q?: string;
+  /** ISO 8601; inclusive. */
+  from?: string;
+  /** ISO 8601; exclusive. */
+  to?: string;
+  replayed?: boolean;
+}

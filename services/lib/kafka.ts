@@ -3,6 +3,13 @@
 import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { Logger } from './logger.ts';
 
+/** The producer's client settings: idempotent (so a broker retry never duplicates), up to five requests in flight. */
+export const PRODUCER_SETTINGS = { idempotent: true, maxInFlightRequests: 5 } as const;
+/** Records per send when the producer has no interval between them. */
+export const SEND_BATCH = 500;
+/** How the consumer fetches: a long poll of at most 250 ms, up to 8 partitions' batches processed at once. */
+export const FETCH_SETTINGS = { maxWaitTimeInMs: 250, partitionsConsumedConcurrently: 8 } as const;
+
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',

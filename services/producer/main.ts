@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, serviceSpecs, withFlags, type ServiceConfig } from '../lib/config.ts';
-import { createKafka } from '../lib/kafka.ts';
+import { createKafka, PRODUCER_SETTINGS, SEND_BATCH } from '../lib/kafka.ts';
 import { createLogger } from '../lib/logger.ts';
 import { startOpsServer } from '../lib/ops-server.ts';
 import { readSchemaFile, Serde } from '../lib/serde.ts';
@@ -12,7 +12,7 @@ import { runService } from '../lib/service.ts';
 import { valueSubject } from '../lib/topics.ts';
 import { wait } from '../lib/retry.ts';
 import { OrderFactory, type PlannedRecord } from './orders.ts';
-import { OrderSender, PRODUCER_SETTINGS, SEND_BATCH } from './producer.ts';
+import { OrderSender } from './producer.ts';
 
 const FLAGS = {
   broker: { variable: 'KAFKA_BROKERS' },

@@ -6,11 +6,6 @@ import { Counter, Registry } from 'prom-client';
 import type { Serde } from '../lib/serde.ts';
 import type { Category, PlannedRecord } from './orders.ts';
 
-/** The producer's client settings: idempotent (so a broker retry never duplicates), up to five requests in flight. */
-export const PRODUCER_SETTINGS = { idempotent: true, maxInFlightRequests: 5 } as const;
-/** Records per send when there is no interval between them. */
-export const SEND_BATCH = 500;
-
 export interface GroundTruth {
   schemaId: number;
   sent: number;

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { decodeCursor, encodeCursor } from '../../services/dlq-service/index/cursor.ts';
 import { DlqIndex } from '../../services/dlq-service/index/dlq-index.ts';
 import type { DlqEntry } from '../../services/dlq-service/index/entry.ts';
-import { compileFilter, type DlqFilter } from '../../services/dlq-service/index/filter.ts';
+import type { DlqFilter } from '../../services/lib/dlq.ts';
+import { compileFilter } from '../../services/dlq-service/index/filter.ts';
 import { reasonOf } from '../../services/dlq-service/index/reason.ts';
 import { NONE, reasonsOf, SummaryBuilder } from '../../services/dlq-service/index/summary.ts';
 

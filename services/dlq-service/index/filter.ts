@@ -3,22 +3,8 @@
 // its sorted entries), equality conditions on failure class and product
 // (which the index answers from columns of codes) and a predicate for what
 // remains.
+import type { DlqFilter } from '../../lib/dlq.ts';
 import type { DlqEntry } from './entry.ts';
-
-export interface DlqFilter {
-  failureClass?: string;
-  /** Case-insensitive text within the exception message. */
-  reason?: string;
-  product?: string;
-  orderId?: string;
-  /** Case-insensitive text within the order id (or key), product or exception message. */
-  q?: string;
-  /** ISO 8601; inclusive. */
-  from?: string;
-  /** ISO 8601; exclusive. */
-  to?: string;
-  replayed?: boolean;
-}
 
 export interface CompiledFilter {
   fromMs: number;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../api-error.ts';
 import { decodeCursor, encodeCursor } from '../../index/cursor.ts';
 import { entryId } from '../../index/entry.ts';
-import type { DlqFilter } from '../../index/filter.ts';
+import type { DlqFilter } from '../../../lib/dlq.ts';
 import { reasonsOf, SummaryBuilder } from '../../index/summary.ts';
 import {
   getSchema,
