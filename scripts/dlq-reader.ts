@@ -4,7 +4,6 @@
 // when. By default the newest --last records, as a table; --from-beginning for
 // all of them, --follow to keep printing new ones, --json for one JSON object
 // per line. It does what the original quick_dlq_reader.py did, and more.
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { KafkaMessage } from 'kafkajs';
 import { loadConfig, serviceSpecs } from '../services/lib/config.ts';
@@ -13,6 +12,10 @@ import { OrderFailure } from '../services/lib/errors.ts';
 import { createKafka } from '../services/lib/kafka.ts';
 import { createLogger } from '../services/lib/logger.ts';
 import { Serde } from '../services/lib/serde.ts';
+import { TopicFollower } from '../services/lib/topic-follower.ts';
+
+/** How long reading the DLQ up to its end may take before the reader gives up. */
+const CATCH_UP_TIMEOUT_MS = 60_000;
 
 const { values: options } = parseArgs({
   options: {
@@ -46,7 +49,8 @@ const config = loadConfig(spec, {
   ...(options.broker === undefined ? {} : { KAFKA_BROKERS: options.broker }),
   ...(options.topic === undefined ? {} : { DLQ_TOPIC: options.topic }),
 });
-const logger = createLogger('dlq-reader', 'warn');
+// Its output is the dead letters (--json: one object a line), so its logs go to stderr.
+const logger = createLogger('dlq-reader', 'warn', 2);
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'dlq-reader', logger });
 const serde = new Serde(config.SCHEMA_REGISTRY_URL);
 
@@ -112,54 +116,45 @@ const print = (row: Row) =>
     options.json ? JSON.stringify(row) : COLUMNS.map(([, width, value]) => cell(value(row), width)).join('  '),
   );
 
-// Where to start in each partition: everything, or the newest `last` of it.
+if (!options.json) console.log(COLUMNS.map(([name, width]) => cell(name, width)).join('  '));
+// Until the reader has caught up it keeps every row (--from-beginning) or the
+// newest `last` of each partition; then it prints the newest `last` over all
+// partitions, oldest first, and after that new rows as they come. (Counting
+// back from the end offset would not do: transaction markers take offsets.)
+let caughtUp = false;
+const backlog = new Map<number, KafkaMessage[]>();
 const admin = kafka.admin();
 await admin.connect();
-const ends = await admin.fetchTopicOffsets(config.DLQ_TOPIC);
-await admin.disconnect();
-const starts = new Map(
-  ends.map((p) => [
-    p.partition,
-    options['from-beginning'] ? BigInt(p.low) : maxBigInt(BigInt(p.low), BigInt(p.high) - BigInt(last)),
-  ]),
-);
-const remaining = new Map(
-  ends.filter((p) => BigInt(p.high) > (starts.get(p.partition) ?? 0n)).map((p) => [p.partition, BigInt(p.high)]),
-);
-
-function maxBigInt(a: bigint, b: bigint): bigint {
-  return a > b ? a : b;
-}
-
-if (!options.json) console.log(COLUMNS.map(([name, width]) => cell(name, width)).join('  '));
-if (remaining.size === 0 && !options.follow) process.exit(0);
-const backlog: Row[] = [];
-const consumer = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}`, maxWaitTimeInMs: 200 });
-await consumer.connect();
-await consumer.subscribe({ topic: config.DLQ_TOPIC, fromBeginning: true });
-let caughtUp = remaining.size === 0;
-const finished = new Promise<void>((resolve) => {
-  const stop = () => void consumer.disconnect().then(resolve);
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  void consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => {
-      for (const message of batch.messages) {
-        if (BigInt(message.offset) < (starts.get(batch.partition) ?? 0n)) continue;
-        const row = await toRow(batch.partition, message);
-        if (caughtUp) print(row);
-        else backlog.push(row);
+const follower = new TopicFollower(
+  kafka,
+  admin,
+  config.DLQ_TOPIC,
+  'dlq-reader',
+  async ({ batch }) => {
+    for (const message of batch.messages) {
+      if (caughtUp) {
+        print(await toRow(batch.partition, message));
+        continue;
       }
-      if (BigInt(batch.lastOffset()) + 1n >= (remaining.get(batch.partition) ?? 0n)) remaining.delete(batch.partition);
-      if (!caughtUp && remaining.size === 0) {
-        caughtUp = true;
-        // The newest `last` over all partitions, oldest first.
-        const rows = backlog.sort((a, b) => a.failedAt.localeCompare(b.failedAt));
-        for (const row of options['from-beginning'] ? rows : rows.slice(-last)) print(row);
-        if (!options.follow) stop();
-      }
-    },
+      const kept = backlog.get(batch.partition) ?? [];
+      backlog.set(batch.partition, kept);
+      kept.push(message);
+      if (!options['from-beginning'] && kept.length > last) kept.shift();
+    }
+  },
+  logger,
+);
+await follower.start();
+await follower.waitUntilCaughtUp(CATCH_UP_TIMEOUT_MS);
+caughtUp = true;
+const kept = [...backlog].flatMap(([partition, messages]) => messages.map((message) => toRow(partition, message)));
+const rows = (await Promise.all(kept)).sort((a, b) => a.failedAt.localeCompare(b.failedAt));
+for (const row of options['from-beginning'] ? rows : rows.slice(-last)) print(row);
+if (options.follow) {
+  await new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
   });
-});
-await finished;
+}
+await follower.stop();
+await admin.disconnect();

@@ -4,7 +4,6 @@
 // another kafkajs), Kafka's Java perf tools, and the committed offsets that
 // tell when a consumer group has finished.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -19,7 +18,7 @@ import { StatsReader } from '../../services/lib/stats-reader.ts';
 import { retryTopicName } from '../../services/lib/topics.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
 import { caughtUp } from '../harness/group-progress.ts';
-import { labTopicEnv, labTopics, type LabTopics } from '../harness/lab-topics.ts';
+import { labTopicEnv, labTopics, uniqueName, type LabTopics } from '../harness/lab-topics.ts';
 import { KAFKA_CLASSPATH } from '../harness/local-stack.ts';
 import { perSecond } from './measure.ts';
 
@@ -53,17 +52,14 @@ export interface NodeOptions {
 /** For the benchmarks' own Kafka clients: their warnings (partitioner, idempotent retries) are noise here. */
 export const logger = createLogger('bench', 'error');
 
-export function uniqueName(prefix: string): string {
-  return `bench-${prefix}-${randomBytes(3).toString('hex')}`;
-}
-
 /** A command line as someone would type it from the repository root. */
 export function commandLine(command: string, args: readonly string[], env: Record<string, string> = {}): string {
   const quote = (word: string) => (/^[\w@%+=:,./*-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`);
-  const shown = [command === process.execPath ? 'node' : command, ...args].map((word) =>
-    quote(word.startsWith(REPO_ROOT) ? relative(REPO_ROOT, word) : word),
-  );
-  return [...Object.entries(env).map(([name, value]) => `${name}=${quote(value)}`), ...shown].join(' ');
+  // Paths in the repository, also within a word (-Dlog4j.configuration=file:...), relative to it.
+  const inRepo = (word: string) =>
+    word.startsWith(REPO_ROOT) ? relative(REPO_ROOT, word) : word.replaceAll(REPO_ROOT, '');
+  const shown = [command === process.execPath ? 'node' : command, ...args].map((word) => quote(inRepo(word)));
+  return [...Object.entries(env).map(([name, value]) => `${name}=${quote(inRepo(value))}`), ...shown].join(' ');
 }
 
 export interface ChildUsage {
@@ -217,7 +213,7 @@ export class BenchLab {
     /** Service variables every child of this lab gets (RETRY_MODE, MAX_RETRIES, ...). */
     readonly settings: Record<string, string> = {},
   ) {
-    this.names = labTopics(uniqueName(name));
+    this.names = labTopics(uniqueName(`bench-${name}`));
     ({ prefix: this.prefix, group: this.group, topics: this.topics } = this.names);
     this.topicConfig = loadConfig(serviceSpecs['topic-init'], { ...this.connection, ...this.serviceEnv });
   }
@@ -246,7 +242,7 @@ export class BenchLab {
     const kafka = createKafka({ brokers: this.env.brokers, clientId: `bench-${this.prefix}`, logger });
     this.admin = kafka.admin();
     await this.admin.connect();
-    this.statsReader = new StatsReader(kafka, this.topics.stats, logger);
+    this.statsReader = new StatsReader(kafka, this.admin, this.topics.stats, logger);
     await this.statsReader.start();
     return { schemaId };
   }

@@ -4,10 +4,10 @@
 // committed and visible. The real consumer runs as its own process; this
 // process produces (idempotent, acks=all, Avro through the registry, as the
 // producer service does) and reads order-stats.
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Message } from 'kafkajs';
 import { createKafka, PRODUCER_SETTINGS } from '../../services/lib/kafka.ts';
+import { TopicFollower } from '../../services/lib/topic-follower.ts';
 import { parseStatsRecord } from '../../services/lib/order-stats.ts';
 import { Serde } from '../../services/lib/serde.ts';
 import { OrderFactory } from '../../services/producer/orders.ts';
@@ -56,7 +56,7 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
   );
   const kafka = createKafka({ brokers: env.brokers, clientId: 'bench-latency', logger });
   const producer = kafka.producer(PRODUCER_SETTINGS);
-  const reader = kafka.consumer({ groupId: `bench-latency-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  let reader: TopicFollower | undefined;
   try {
     const { schemaId } = await lab.start();
     const consumer = await lab.spawnNode('services/consumer/main.ts', { label: 'consumer' });
@@ -64,12 +64,12 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
     await consumer.waitForLog(/joined the consumer group/, 60_000);
 
     const seen: StatsSeen[][] = Array.from({ length: lab.partitions }, () => []);
-    await reader.connect();
-    await reader.subscribe({ topic: lab.topics.stats, fromBeginning: true });
-    const readerJoined = new Promise<void>((resolve) => reader.on(reader.events.GROUP_JOIN, () => resolve()));
-    await reader.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
+    reader = new TopicFollower(
+      kafka,
+      lab.kafkaAdmin,
+      lab.topics.stats,
+      'bench-latency-reader',
+      async ({ batch }) => {
         const seenAt = performance.now();
         for (const message of batch.messages) {
           if (message.value === null) continue;
@@ -82,8 +82,10 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
           });
         }
       },
-    });
-    await readerJoined;
+      logger,
+    );
+    await reader.start();
+    await reader.joined;
 
     await producer.connect();
     const serde = new Serde(env.registryUrl);
@@ -189,7 +191,7 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
     });
     return result;
   } finally {
-    await reader.disconnect().catch(() => undefined);
+    await reader?.stop().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     await lab.stop();
   }

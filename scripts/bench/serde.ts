@@ -8,7 +8,8 @@ import type { Order } from '../../services/lib/order.ts';
 import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
 import { valueSubject } from '../../services/lib/topics.ts';
 import { OrderFactory } from '../../services/producer/orders.ts';
-import { REPO_ROOT, uniqueName, type BenchEnvironment } from './lab.ts';
+import { uniqueName } from '../harness/lab-topics.ts';
+import { REPO_ROOT, type BenchEnvironment } from './lab.ts';
 import { formatCount, formatNumber, formatRatio, unitsPerSecond } from './measure.ts';
 import { section, type Section } from './report.ts';
 
@@ -24,7 +25,7 @@ export async function benchSerde(env: BenchEnvironment, options: { msPerCase: nu
   const schemaText = await readSchemaFile(join(REPO_ROOT, 'schemas/order.avsc'));
   const type = avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema);
   const serde = new Serde(env.registryUrl);
-  const schemaId = await serde.register(schemaText, valueSubject(uniqueName('serde')));
+  const schemaId = await serde.register(schemaText, valueSubject(uniqueName('bench-serde')));
   const factory = new OrderFactory(3);
   const orders: Order[] = Array.from({ length: SAMPLE }, () => factory.order());
   await serde.decode(await serde.encode(schemaId, orders[0])); // fills the schema cache

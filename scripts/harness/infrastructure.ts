@@ -3,7 +3,6 @@
 // Testcontainers, when a Docker engine answers, running the infrastructure of
 // compose.yaml; else the local stack (jars, no Docker), started here if it is
 // not running. It says which path it took, and why.
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.ts';
 import { killComponent, stackUp, startComponent, stopComponent } from './local-stack.ts';
@@ -132,9 +131,4 @@ export async function withBrokerKilled<T>(body: () => Promise<T>): Promise<T> {
   } finally {
     await startComponent('kafka');
   }
-}
-
-/** A name no other test run uses, so suites never see each other's topics. */
-export function uniqueName(prefix: string): string {
-  return `it-${prefix}-${randomBytes(4).toString('hex')}`;
 }

@@ -2,6 +2,17 @@
 // scenario, a benchmark): every name starts with the lab's own prefix, so
 // runs never see each other's data, and the services are pointed at them
 // through the same variables compose.yaml sets.
+import { randomBytes } from 'node:crypto';
+
+/**
+ * A name no other run uses (`<prefix>-<8 hex digits>`), so labs never see each
+ * other's topics, groups or schema subjects. Tests start theirs with `it-`,
+ * benchmarks with `bench-`.
+ */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
 export interface LabTopics {
   prefix: string;
   group: string;

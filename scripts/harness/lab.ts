@@ -2,20 +2,20 @@
 // registry, the real producer and consumer entrypoints as child processes, and
 // readers for what they leave in Kafka (DLQ records, order stats, offsets).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Admin, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { loadConfig, serviceSpecs } from '../../services/lib/config.ts';
 import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { combineStats, countOrders, emptyTotals, type StatsView } from '../../services/lib/order-stats.ts';
 import { Serde } from '../../services/lib/serde.ts';
 import { StatsReader } from '../../services/lib/stats-reader.ts';
+import { TopicFollower } from '../../services/lib/topic-follower.ts';
 import { retryTopicName } from '../../services/lib/topics.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
 import { caughtUp } from './group-progress.ts';
-import { labTopicEnv, labTopics } from './lab-topics.ts';
-import { infrastructure, uniqueName, type Infrastructure } from './infrastructure.ts';
+import { labTopicEnv, labTopics, uniqueName } from './lab-topics.ts';
+import { infrastructure, type Infrastructure } from './infrastructure.ts';
 
 const logger = createLogger('test', 'warn');
 
@@ -112,7 +112,7 @@ export interface DeadLetter {
 }
 
 export class Lab {
-  private readonly names = labTopics(uniqueName('lab'));
+  private readonly names = labTopics(uniqueName('it-lab'));
   readonly prefix = this.names.prefix;
   readonly group = this.names.group;
   readonly topics = this.names.topics;
@@ -144,7 +144,7 @@ export class Lab {
     this.kafka = createKafka({ brokers: this.infra.brokers, clientId: `test-${this.prefix}`, logger });
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    this.statsReader = new StatsReader(this.kafka, this.topics.stats, logger);
+    this.statsReader = new StatsReader(this.kafka, this.admin, this.topics.stats, logger);
     await this.statsReader.start();
   }
 
@@ -216,7 +216,7 @@ export class Lab {
         'the broker to serve the order-stats topic',
         async () => (await this.admin.fetchTopicOffsets(this.topics.stats)).length > 0,
       );
-      this.statsReader = new StatsReader(this.kafka, this.topics.stats, logger);
+      this.statsReader = new StatsReader(this.kafka, this.admin, this.topics.stats, logger);
       await this.statsReader.start();
     }
   }
@@ -238,37 +238,16 @@ export class Lab {
 
   /** Every record of a topic up to its current end (read_committed). */
   async readAll(topic: string): Promise<{ partition: number; message: KafkaMessage }[]> {
-    const ends = await this.admin.fetchTopicOffsets(topic);
-    const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, BigInt(p.high)]));
     const records: { partition: number; message: KafkaMessage }[] = [];
-    if (remaining.size === 0) return records;
-    const consumer = this.kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          for (const message of batch.messages) records.push({ partition: batch.partition, message });
-          // Control records (transaction markers) are not delivered, so the
-          // end is reached when the batch's last offset is.
-          if (BigInt(batch.lastOffset()) + 1n >= (remaining.get(batch.partition) ?? 0n))
-            remaining.delete(batch.partition);
-          if (remaining.size === 0) resolve();
-        },
-      });
-    });
-    let timer: NodeJS.Timeout | undefined;
+    const collect = async ({ batch }: EachBatchPayload) => {
+      for (const message of batch.messages) records.push({ partition: batch.partition, message });
+    };
+    const follower = new TopicFollower(this.kafka, this.admin, topic, `${this.prefix}-reader`, collect, logger);
+    await follower.start();
     try {
-      await Promise.race([
-        done,
-        new Promise(
-          (_, reject) => (timer = setTimeout(() => reject(new Error(`reading ${topic} to its end timed out`)), 30_000)),
-        ),
-      ]);
+      await follower.waitUntilCaughtUp(30_000);
     } finally {
-      clearTimeout(timer);
-      await consumer.disconnect();
+      await follower.stop();
     }
     return records;
   }

@@ -41,7 +41,7 @@ export async function startConsumer(
   );
   await destinations.refresh();
   destinations.checkCommitMaxBytes(config.COMMIT_MAX_BYTES);
-  const statsReader = new StatsReader(kafka, config.STATS_TOPIC, logger);
+  const statsReader = new StatsReader(kafka, admin, config.STATS_TOPIC, logger);
   await statsReader.start();
 
   const shutdown = new AbortController();

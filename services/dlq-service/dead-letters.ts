@@ -12,7 +12,7 @@ import { DlqIndex } from './index/dlq-index.ts';
 import type { DlqEntry } from './index/entry.ts';
 import type { DlqFilter } from '../lib/dlq.ts';
 import { compileFilter, type CompiledFilter } from './index/filter.ts';
-import type { TopicFollower } from './index/topic-follower.ts';
+import type { TopicFollower } from '../lib/topic-follower.ts';
 import { ValueDecoder } from './index/value-decoder.ts';
 import { ReplayStore, type ReplayState } from './replay/replay-store.ts';
 import { Replayer, type ReplayerOptions } from './replay/replayer.ts';

@@ -1,12 +1,11 @@
-// Follows the compacted order-stats topic (read_committed) and keeps the
-// latest record per key. The consumer restores a partition's state from it;
-// the DLQ service serves the aggregate from it. It never commits offsets: its
-// group id is unique to the process and it always reads from the beginning.
-// It knows how far it has read (transaction markers included), so a caller
-// can wait until it has read up to an offset (see lane.ts for what is
-// visible there), or until a record it expects shows up.
-import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+// Follows the compacted order-stats topic (read_committed, from the
+// beginning, never committing: a TopicFollower) and keeps the latest record
+// per key. The consumer restores a partition's state from it; the DLQ service
+// serves the aggregate from it. It knows how far it has read (transaction
+// markers included), so a caller can wait until it has read up to an offset
+// (see lane.ts for what is visible there), or until a record it expects
+// shows up.
+import type { Admin, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from './logger.ts';
 import {
   combineStats,
@@ -17,61 +16,65 @@ import {
   type StatsView,
   type Tally,
 } from './order-stats.ts';
+import { TopicFollower } from './topic-follower.ts';
+
+/** order-stats has one partition (topic-init refuses more). */
+const PARTITION = 0;
 
 export class StatsReader {
   private readonly totals = new Map<string, PartitionTotals>();
   /** Product tallies by the totals key of their partition. */
   private readonly products = new Map<string, Map<string, ProductTally>>();
   private readonly waiters = new Set<() => void>();
-  /** The next offset of the topic's partition 0 this reader will see. */
-  private position = 0n;
-  private consumer: Consumer | undefined;
+  private readonly follower: TopicFollower;
 
   constructor(
-    private readonly kafka: Kafka,
+    kafka: Kafka,
+    admin: Admin,
     private readonly topic: string,
     private readonly logger: Logger,
-  ) {}
-
-  async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `order-stats-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
-    this.consumer = consumer;
-    // Fired after a batch's records were handled, with the batch's last
-    // offset counting transaction markers, which are never delivered.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.partition !== 0) return;
-      const next = BigInt(payload.lastOffset) + 1n;
-      if (next > this.position) this.position = next;
+  ) {
+    this.follower = new TopicFollower(
+      kafka,
+      admin,
+      topic,
+      'order-stats-reader',
+      (payload) => this.read(payload),
+      logger,
+    );
+    this.follower.onProgress(() => {
       for (const wake of this.waiters) wake();
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        if (message.key === null || message.value === null) return;
-        const record = parseStatsRecord(message.value);
-        if (record === undefined) {
-          this.logger.warn(
-            { offset: message.offset, topic: this.topic },
-            'order-stats record of an unknown format; ignored',
-          );
-          return;
-        }
-        const key = statsKey(record.group, record.topic, record.partition);
-        if (record.kind === 'totals') {
-          this.totals.set(key, record);
-          return;
-        }
-        const products = this.products.get(key) ?? new Map<string, ProductTally>();
-        this.products.set(key, products);
-        products.set(record.product, record);
-      },
     });
   }
 
-  async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+  start(): Promise<void> {
+    return this.follower.start();
+  }
+
+  stop(): Promise<void> {
+    return this.follower.stop();
+  }
+
+  private async read({ batch }: EachBatchPayload): Promise<void> {
+    for (const message of batch.messages) {
+      if (message.key === null || message.value === null) continue;
+      const record = parseStatsRecord(message.value);
+      if (record === undefined) {
+        this.logger.warn(
+          { offset: message.offset, topic: this.topic },
+          'order-stats record of an unknown format; ignored',
+        );
+        continue;
+      }
+      const key = statsKey(record.group, record.topic, record.partition);
+      if (record.kind === 'totals') {
+        this.totals.set(key, record);
+        continue;
+      }
+      const products = this.products.get(key) ?? new Map<string, ProductTally>();
+      this.products.set(key, products);
+      products.set(record.product, record);
+    }
   }
 
   /** A partition's totals record (undefined when there is none). */
@@ -117,9 +120,10 @@ export class StatsReader {
    */
   async readUpTo(offset: bigint, timeoutMs: number): Promise<void> {
     await this.until(
-      () => this.position >= offset || undefined,
+      () => this.follower.position(PARTITION) >= offset || undefined,
       timeoutMs,
-      () => `order-stats reader is at offset ${this.position}, not yet at ${offset}, after ${timeoutMs} ms`,
+      () =>
+        `order-stats reader is at offset ${this.follower.position(PARTITION)}, not yet at ${offset}, after ${timeoutMs} ms`,
     );
   }
 

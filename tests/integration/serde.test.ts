@@ -5,11 +5,11 @@ import { RegistryUnreachableError, UndecodableError } from '../../services/lib/e
 import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
 import {
   infrastructure,
-  uniqueName,
   whyStackIsNotOurs,
   withRegistryStopped,
   type Infrastructure,
 } from '../../scripts/harness/infrastructure.ts';
+import { uniqueName } from '../../scripts/harness/lab-topics.ts';
 
 /** The registry is stopped only where it is this machine's local stack. */
 const registryNotOurs = await whyStackIsNotOurs();
@@ -25,11 +25,11 @@ describe('serde against the real registry', () => {
     infra = await infrastructure();
     schemaText = await readSchemaFile(new URL('../../schemas/order.avsc', import.meta.url));
     serde = new Serde(infra.registryUrl);
-    schemaId = await serde.register(schemaText, `${uniqueName('serde')}-value`);
+    schemaId = await serde.register(schemaText, `${uniqueName('it-serde')}-value`);
   });
 
   it('registers idempotently: the same schema gets the same id', async () => {
-    assert.equal(await serde.register(schemaText, `${uniqueName('serde')}-value`), schemaId);
+    assert.equal(await serde.register(schemaText, `${uniqueName('it-serde')}-value`), schemaId);
   });
 
   it('round-trips an order, framed as magic byte, schema id, Avro', async () => {

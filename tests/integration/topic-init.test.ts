@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs, { type Admin } from 'kafkajs';
 import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
-import { infrastructure, uniqueName, type Infrastructure } from '../../scripts/harness/infrastructure.ts';
+import { infrastructure, type Infrastructure } from '../../scripts/harness/infrastructure.ts';
+import { uniqueName } from '../../scripts/harness/lab-topics.ts';
 
 // kafkajs is CommonJS; Node's ESM loader sees only its first few exports by name.
 const { ConfigResourceTypes } = kafkajs;
@@ -37,7 +38,7 @@ describe('topic-init', () => {
   let infra: Infrastructure;
   let admin: Admin;
   let env: Record<string, string>;
-  const prefix = uniqueName('init');
+  const prefix = uniqueName('it-init');
 
   before(async () => {
     infra = await infrastructure();
@@ -117,7 +118,7 @@ describe('topic-init', () => {
 
   /** Topics of their own, so that what a test pre-creates meets no other test's topics. */
   function ownTopics(name: string) {
-    const own = uniqueName(name);
+    const own = uniqueName(`it-${name}`);
     const topics = {
       ORDERS_TOPIC: `${own}-orders`,
       DLQ_TOPIC: `${own}-orders-dlq`,

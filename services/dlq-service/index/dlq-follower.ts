@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { backoffDelay, wait } from '../../lib/retry.ts';
 import type { DlqIndex } from './dlq-index.ts';
 import { Interner, toEntry } from './entry.ts';
-import { TopicFollower } from './topic-follower.ts';
+import { TopicFollower } from '../../lib/topic-follower.ts';
 import type { ValueDecoder } from './value-decoder.ts';
 
 const REGISTRY_WAIT = { baseMs: 250, factor: 2, maxMs: 5000, jitter: 0.2, maxRetries: Number.POSITIVE_INFINITY };
@@ -27,7 +27,14 @@ export class DlqFollower {
     private readonly decoder: ValueDecoder,
     private readonly logger: Logger,
   ) {
-    this.follower = new TopicFollower(kafka, admin, topic, (payload) => this.indexBatch(payload), logger);
+    this.follower = new TopicFollower(
+      kafka,
+      admin,
+      topic,
+      'dlq-service',
+      (payload) => this.indexBatch(payload),
+      logger,
+    );
   }
 
   start(): Promise<void> {

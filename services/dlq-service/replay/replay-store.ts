@@ -5,7 +5,7 @@
 import type { Admin, EachBatchPayload, Kafka } from 'kafkajs';
 import { parseDeadLetterId } from '../../lib/dlq.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { TopicFollower } from '../index/topic-follower.ts';
+import { TopicFollower } from '../../lib/topic-follower.ts';
 
 export interface ReplayEvent {
   at: string;
@@ -47,7 +47,7 @@ export class ReplayStore {
     readonly topic: string,
     private readonly logger: Logger,
   ) {
-    this.follower = new TopicFollower(kafka, admin, topic, (payload) => this.read(payload), logger);
+    this.follower = new TopicFollower(kafka, admin, topic, 'dlq-service', (payload) => this.read(payload), logger);
   }
 
   start(): Promise<void> {

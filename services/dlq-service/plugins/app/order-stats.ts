@@ -14,7 +14,7 @@ export default fp<{ config: ServiceConfig<'dlq-service'>; logger: Logger }>(asyn
   app,
   { config, logger },
 ) {
-  const reader = new StatsReader(app.kafka.client, config.STATS_TOPIC, logger);
+  const reader = new StatsReader(app.kafka.client, app.kafka.admin, config.STATS_TOPIC, logger);
   app.decorate('orderStats', reader);
   app.addHook('onClose', () => reader.stop());
   await reader.start();

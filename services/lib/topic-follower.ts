@@ -1,11 +1,14 @@
 // Reads a topic from the beginning and then follows it, read_committed, with a
-// group id of its own that never commits (every start is a full rebuild). It
-// knows how far it has read per partition, so it can tell whether it has
-// caught up with the end of the topic as it was when asked.
+// group id of its own (`<purpose>-<topic>-<uuid>`) that never commits: every
+// start is a full read. It knows how far it has read per partition, so a
+// caller can wait until it has caught up with the end of the topic as it was
+// when asked, or be told after each batch read. The one way the services and
+// the lab read a topic whole: the DLQ service's index and replay state, the
+// order-stats reader, the lab's readers.
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { Logger } from '../../lib/logger.ts';
-import { wait } from '../../lib/retry.ts';
+import type { Logger } from './logger.ts';
+import { wait } from './retry.ts';
 
 type BatchHandler = (payload: EachBatchPayload) => Promise<void>;
 
@@ -16,23 +19,29 @@ export class TopicFollower {
   private readonly consumer: Consumer;
   /** Per partition, the offset after the last one read (transaction markers included). */
   private readonly positions = new Map<number, bigint>();
+  private readonly progressListeners = new Set<() => void>();
+  /** Resolves once the follower's group has been joined (it holds the topic's partitions). */
+  readonly joined: Promise<void>;
 
   constructor(
     kafka: Kafka,
     private readonly admin: Admin,
     readonly topic: string,
+    purpose: string,
     private readonly handle: BatchHandler,
     private readonly logger: Logger,
   ) {
-    this.groupId = `dlq-service-${topic}-${randomUUID()}`;
+    this.groupId = `${purpose}-${topic}-${randomUUID()}`;
     this.consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000 });
     // Emitted for every fetched batch, including those that held only
     // transaction markers or aborted records, which never reach the handler:
     // without them the position would stop short of the end of the topic.
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const next = BigInt(payload.lastOffset) + 1n;
-      if (next > (this.positions.get(payload.partition) ?? 0n)) this.positions.set(payload.partition, next);
+      if (next > this.position(payload.partition)) this.positions.set(payload.partition, next);
+      for (const listener of this.progressListeners) listener();
     });
+    this.joined = new Promise((resolve) => this.consumer.on(this.consumer.events.GROUP_JOIN, () => resolve()));
   }
 
   async start(): Promise<void> {
@@ -51,6 +60,16 @@ export class TopicFollower {
       );
   }
 
+  /** The offset after the last one read in `partition` (0 before the first batch). */
+  position(partition: number): bigint {
+    return this.positions.get(partition) ?? 0n;
+  }
+
+  /** Calls `listener` after every batch read, once its position is counted. */
+  onProgress(listener: () => void): void {
+    this.progressListeners.add(listener);
+  }
+
   /** Records between what was read and the end of each partition now (asks the broker). */
   async lag(): Promise<number> {
     const ends = await this.admin.fetchTopicOffsets(this.topic);
@@ -67,16 +86,13 @@ export class TopicFollower {
     const deadline = Date.now() + timeoutMs;
     const ends = await this.admin.fetchTopicOffsets(this.topic);
     const behind = () =>
-      ends.filter(({ partition, high, low }) => high !== low && (this.positions.get(partition) ?? 0n) < BigInt(high));
+      ends.filter(({ partition, high, low }) => high !== low && this.position(partition) < BigInt(high));
     for (;;) {
       const remaining = behind();
       if (remaining.length === 0) return;
       if (Date.now() >= deadline) {
         const detail = remaining
-          .map(
-            ({ partition, high }) =>
-              `partition ${partition}: read to ${this.positions.get(partition) ?? 0n} of ${high}`,
-          )
+          .map(({ partition, high }) => `partition ${partition}: read to ${this.position(partition)} of ${high}`)
           .join(', ');
         throw new Error(`${this.topic} not read to its end within ${timeoutMs} ms (${detail})`);
       }
