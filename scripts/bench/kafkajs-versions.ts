@@ -11,7 +11,7 @@ import { formatCount, formatNumber, formatRatio } from './measure.ts';
 import { section, type Section } from './report.ts';
 
 export interface VersionsOptions {
-  /** A directory holding kafkajs 2.2.3 (e.g. /tmp/kafkajs-223/node_modules/kafkajs). */
+  /** A directory holding kafkajs 2.2.3 (by default .cache/kafkajs-2.2.3/node_modules/kafkajs). */
   otherKafkajsDir: string;
   records: number;
   repeats: number;

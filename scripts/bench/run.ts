@@ -26,7 +26,8 @@ import { benchStorm } from './storm.ts';
 
 const BENCHMARKS = ['producer', 'consumer', 'latency', 'storm', 'serde', 'dlq', 'kafkajs', 'profile'] as const;
 type BenchmarkId = (typeof BENCHMARKS)[number];
-const DEFAULT_KAFKAJS_223 = '/tmp/kafkajs-223/node_modules/kafkajs';
+/** Where `npm install --prefix .cache/kafkajs-2.2.3 kafkajs@2.2.3` puts it (git-ignored, like all of .cache). */
+const DEFAULT_KAFKAJS_223 = join(REPO_ROOT, '.cache/kafkajs-2.2.3/node_modules/kafkajs');
 
 const { values: flags } = parseArgs({
   options: {
@@ -57,8 +58,8 @@ if (flags.help) {
       'usage: scripts/bench/run.ts [--smoke] [--only a,b] [--no-wait] [--profile] [--out file] [--kafkajs-dir dir]',
       '--profile: every Node service the benchmarks start runs under node --cpu-prof (figures then include its overhead)',
       `benchmarks: ${BENCHMARKS.join(', ')} (profile: the producer and consumer again under node --cpu-prof)`,
-      `--kafkajs-dir: kafkajs 2.2.3 to compare with (default ${DEFAULT_KAFKAJS_223};`,
-      '  install it with: npm install --prefix /tmp/kafkajs-223 kafkajs@2.2.3)',
+      `--kafkajs-dir: kafkajs 2.2.3 to compare with (default ${relative(REPO_ROOT, DEFAULT_KAFKAJS_223)};`,
+      '  install it with: npm install --prefix .cache/kafkajs-2.2.3 kafkajs@2.2.3)',
       'sizes: --producer-records --consumer-records --storm-blocking-records --storm-topics-records --storm-retry-base-ms --latency-seconds --dlq-records',
       "--consumer-variants 'A=1,B=2;C=3': consumer settings measured besides the defaults",
       "  (full run default: 'COMMIT_MAX_RECORDS=500;COMMIT_MAX_RECORDS=5000'; '' for none)",
@@ -255,9 +256,13 @@ await measure('dlq', () =>
 await measure('kafkajs', async () => {
   const dir = flags['kafkajs-dir'];
   if (!existsSync(join(dir, 'package.json'))) {
-    const skipped = section('kafkajs', 'kafkajs 2.2.3 against 2.2.4', `Not measured: no kafkajs package in ${dir}.`);
+    const skipped = section(
+      'kafkajs',
+      'kafkajs 2.2.3 against 2.2.4',
+      `Not measured: no kafkajs package in ${relative(REPO_ROOT, dir)}.`,
+    );
     skipped.notes.push(
-      'Install one outside the repository with `npm install --prefix /tmp/kafkajs-223 kafkajs@2.2.3`, or pass --kafkajs-dir.',
+      'Install one with `npm install --prefix .cache/kafkajs-2.2.3 kafkajs@2.2.3`, or pass --kafkajs-dir.',
     );
     return skipped;
   }
