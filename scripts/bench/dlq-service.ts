@@ -51,7 +51,7 @@ async function fillDlq(lab: BenchLab, env: BenchEnvironment, schemaId: number, r
         let value: Buffer;
         let attempts = 1;
         if (i % 10 < 6) {
-          failureClass = 'permanent';
+          failureClass = 'invalid';
           error = new ValidationError(`price ${-order.price} is not positive`);
           value = await serde.encode(schemaId, { ...order, price: -order.price });
         } else if (i % 10 < 8) {
@@ -143,8 +143,8 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
     const cases = [
       { name: 'GET /dlq', url: `${base}/dlq` },
       {
-        name: 'GET /dlq?failureClass=permanent&product=laptop',
-        url: `${base}/dlq?failureClass=permanent&product=laptop`,
+        name: 'GET /dlq?failureClass=invalid&product=laptop',
+        url: `${base}/dlq?failureClass=invalid&product=laptop`,
       },
     ];
     const rows: (string | number)[][] = [];

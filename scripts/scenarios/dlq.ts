@@ -9,7 +9,7 @@ const inputs = { count: 40, invalid: 6, poison: 6 };
 
 export const dlqScenario: Scenario = {
   name: 'dlq',
-  title: 'permanent failures and poison pills are dead-lettered with their reason; the average is right',
+  title: 'invalid orders and poison pills are dead-lettered with their reason; the average is right',
   async run(s) {
     const truth = await s.lab.produce(inputs);
     s.startConsumer();
@@ -29,10 +29,10 @@ export const dlqScenario: Scenario = {
       inputs.invalid + inputs.poison,
     );
     s.check(
-      'invalid orders: class permanent, 1 attempt, the broken rule as reason',
+      'invalid orders: class invalid, 1 attempt, the broken rule as reason',
       invalid.every(
         (item) =>
-          item?.failureClass === 'permanent' &&
+          item?.failureClass === 'invalid' &&
           item.attempts === 1 &&
           /is empty|is not a finite number|is not positive/.test(item.message ?? ''),
       ),

@@ -211,7 +211,7 @@ async function malformedRetryEnvelope(s: ScenarioContext): Promise<void> {
       { records: 21, expected, lab, consumer },
       letterCheck(order.orderId, (letter) => {
         const reason = letter.headers[DLT.exceptionMessage] ?? '';
-        if (letter.headers[DLQ.failureClass] !== 'permanent' || !/x-retry-original-topic/.test(reason))
+        if (letter.headers[DLQ.failureClass] !== 'invalid' || !/x-retry-original-topic/.test(reason))
           return `dead letter: ${reason}`;
         return letter.headers[DLT.originalTopic] === retryTopic
           ? undefined

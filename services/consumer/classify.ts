@@ -11,7 +11,7 @@ export function failureKind(error: unknown): FailureKind {
 /** The DLQ failure class of an error that is dead-lettered without (more) retries. */
 export function deadLetterClass(error: unknown): FailureClass {
   if (error instanceof UndecodableError) return 'undecodable';
-  return failureKind(error) === 'permanent' ? 'permanent' : 'retries-exhausted';
+  return failureKind(error) === 'permanent' ? 'invalid' : 'retries-exhausted';
 }
 
 export function asError(error: unknown): Error {

@@ -219,7 +219,7 @@ export class OrderProcessor {
       if (envelope instanceof MalformedEnvelopeError) {
         const origin = ownOrigin(batch.topic, batch.partition, message);
         logger.warn({ ...origin, reason: envelope.message }, 'dead-lettering a record with a malformed retry envelope');
-        decision = this.deadLetter(message, origin, 'permanent', 1, envelope);
+        decision = this.deadLetter(message, origin, 'invalid', 1, envelope);
       } else {
         for (let outages = 1; ; outages += 1) {
           decision = await this.decide(message, envelope, key);

@@ -22,7 +22,7 @@ export const DLT = {
 
 /** This project's own DLQ headers. */
 export const DLQ = {
-  /** permanent | retries-exhausted | undecodable */
+  /** invalid | retries-exhausted | undecodable */
   failureClass: 'x-dlq-failure-class',
   /** How many times processing was attempted (1 + retries). */
   attempts: 'x-dlq-attempts',
@@ -57,8 +57,14 @@ export const REPLAY = {
   at: 'x-replay-at',
 } as const;
 
-export type FailureClass = 'permanent' | 'retries-exhausted' | 'undecodable';
-export const FAILURE_CLASSES: readonly FailureClass[] = ['permanent', 'retries-exhausted', 'undecodable'];
+/**
+ * Why a record was dead-lettered: it breaks a rule (an order's, or a retry
+ * envelope's format), it does not decode, or its retries ran out. (Not to be
+ * confused with a failure's kind, services/lib/errors.ts, which decides what
+ * happens to it.)
+ */
+export type FailureClass = 'invalid' | 'retries-exhausted' | 'undecodable';
+export const FAILURE_CLASSES: readonly FailureClass[] = ['invalid', 'retries-exhausted', 'undecodable'];
 
 export interface DeadLetterContext {
   topic: string;
@@ -169,7 +175,8 @@ export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetter
     exceptionClass: text(DLT.exceptionFqcn),
     exceptionMessage: text(DLT.exceptionMessage),
     exceptionStacktrace: text(DLT.exceptionStacktrace),
-    failureClass: text(DLQ.failureClass),
+    // Dead letters written before the class `invalid` had its name say `permanent`.
+    failureClass: text(DLQ.failureClass) === 'permanent' ? 'invalid' : text(DLQ.failureClass),
     attempts: count(DLQ.attempts),
     failedAt: failedAtDate === undefined || Number.isNaN(failedAtDate.getTime()) ? undefined : failedAtDate,
     replayCount: count(REPLAY.count) ?? 0,

@@ -17,8 +17,8 @@ const MINUTE = 60_000;
 const now = Date.now();
 const ago = (minutes: number) => new Date(now - minutes * MINUTE);
 const iso = (minutes: number) => ago(minutes).toISOString();
-const permanent = (message: string, minutes: number) => ({
-  failureClass: 'permanent' as const,
+const invalid = (message: string, minutes: number) => ({
+  failureClass: 'invalid' as const,
   error: new ValidationError(message),
   failedAt: ago(minutes),
 });
@@ -30,7 +30,7 @@ const records: Record<string, SyntheticDeadLetter> = {
     partition: 0,
     key: 'o-a',
     order: { orderId: 'o-a', product: 'keyboard', price: -5 },
-    context: permanent('price -5 is not positive', 50),
+    context: invalid('price -5 is not positive', 50),
   },
   B: {
     partition: 1,
@@ -48,7 +48,7 @@ const records: Record<string, SyntheticDeadLetter> = {
     partition: 1,
     key: 'o-f',
     order: { orderId: 'o-f', product: 'dock', price: Number.NaN },
-    context: permanent('price NaN is not a finite number', 45),
+    context: invalid('price NaN is not a finite number', 45),
   },
   C: {
     partition: 2,
@@ -65,7 +65,7 @@ const records: Record<string, SyntheticDeadLetter> = {
     key: 'o-d',
     order: { orderId: 'o-d', product: 'keyboard', price: 0 },
     headers: { [REPLAY.count]: '3' },
-    context: permanent('price 0 is not positive', 20),
+    context: invalid('price 0 is not positive', 20),
   },
   ...Object.fromEntries(
     [1, 2, 3, 4, 5, 6].map((i) => [
@@ -74,7 +74,7 @@ const records: Record<string, SyntheticDeadLetter> = {
         partition: 1 + (i % 2),
         key: `o-m${i}`,
         order: { orderId: `o-m${i}`, product: 'monitor', price: -i },
-        context: permanent(`price -${i} is not positive`, 16 - i),
+        context: invalid(`price -${i} is not positive`, 16 - i),
       },
     ]),
   ),
@@ -150,7 +150,7 @@ describe('DLQ service API', () => {
 
     it('filters by class, product, orderId, reason text, free text, time range and replayed', async () => {
       const total = async (query: string) => (await service.get(`/dlq?${query}`)).body.total;
-      assert.equal(await total('failureClass=permanent'), 9);
+      assert.equal(await total('failureClass=invalid'), 9);
       assert.equal(await total('failureClass=undecodable'), 2);
       assert.equal(await total('failureClass=retries-exhausted'), 1);
       assert.equal(await total('product=monitor'), 6);
@@ -178,7 +178,7 @@ describe('DLQ service API', () => {
       const third = await service.get(`/dlq?limit=5&cursor=${second.body.nextCursor}`);
       assert.deepEqual(names(third.body.items), NEWEST_FIRST.slice(10));
       assert.equal(third.body.nextCursor, null);
-      assert.deepEqual(names(await service.listAll('failureClass=permanent', 3)), [
+      assert.deepEqual(names(await service.listAll('failureClass=invalid', 3)), [
         'M6',
         'M5',
         'M4',
@@ -214,7 +214,7 @@ describe('DLQ service API', () => {
       const { status, body } = await service.get('/dlq/stats');
       assert.equal(status, 200);
       assert.equal(body.total, 13);
-      assert.deepEqual(body.byFailureClass, { permanent: 9, 'retries-exhausted': 1, undecodable: 2, '(none)': 1 });
+      assert.deepEqual(body.byFailureClass, { invalid: 9, 'retries-exhausted': 1, undecodable: 2, '(none)': 1 });
       assert.deepEqual(body.byProduct, { keyboard: 2, dock: 1, mouse: 1, monitor: 6, chair: 1, '(none)': 2 });
       assert.deepEqual(body.byReason[0], { reason: 'price <n> is not positive', count: 8 });
       assert.ok(body.byReason.some((r: any) => r.reason === 'price <n> is not a finite number' && r.count === 1));
@@ -231,7 +231,7 @@ describe('DLQ service API', () => {
     it('takes the list filters', async () => {
       const { body } = await service.get('/dlq/stats?product=monitor');
       assert.equal(body.total, 6);
-      assert.deepEqual(body.byFailureClass, { permanent: 6 });
+      assert.deepEqual(body.byFailureClass, { invalid: 6 });
       await badRequest(service.get('/dlq/stats?failureClass=x'), 'failureClass');
       await badRequest(service.get('/dlq/stats?limit=5'), 'limit');
     });
@@ -252,7 +252,7 @@ describe('DLQ service API', () => {
       assert.equal(body.keyBase64, Buffer.from('o-a').toString('base64'));
       assert.equal(body.headers[DLT.originalTopic], lab.topics.orders);
       assert.equal(body.headers[DLT.exceptionFqcn], 'ValidationError');
-      assert.equal(body.headers[DLQ.failureClass], 'permanent');
+      assert.equal(body.headers[DLQ.failureClass], 'invalid');
       assert.equal(body.headers[DLQ.failedAt], iso(50));
       assert.equal(body.consumerGroup, lab.group);
       assert.match(body.stacktrace, /^ValidationError: price -5 is not positive\n\s+at /);

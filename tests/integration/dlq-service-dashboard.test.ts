@@ -116,7 +116,7 @@ describe('DLQ dashboard in Chromium', () => {
         partition: 0,
         key: 'o-cut-value',
         raw: Buffer.alloc(64),
-        context: { failureClass: 'permanent', error },
+        context: { failureClass: 'invalid', error },
         truncation: {
           [DLQ.truncated]: 'stacktrace,value',
           [DLQ.originalValueBytes]: '1048000',
@@ -127,7 +127,7 @@ describe('DLQ dashboard in Chromium', () => {
         partition: 1,
         key: 'o-cut-stack',
         order: { orderId: 'o-cut-stack', product: 'mouse', price: -1 },
-        context: { failureClass: 'permanent', error },
+        context: { failureClass: 'invalid', error },
         truncation: { [DLQ.truncated]: 'stacktrace' },
       },
     ]);

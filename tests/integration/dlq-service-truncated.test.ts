@@ -14,7 +14,7 @@ import { DlqService, writeDeadLetters, type SyntheticDeadLetter } from './dlq-se
 import { Lab } from '../../scripts/harness/lab.ts';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const permanent = (message: string) => ({ failureClass: 'permanent' as const, error: new ValidationError(message) });
+const invalid = (message: string) => ({ failureClass: 'invalid' as const, error: new ValidationError(message) });
 /** What the consumer keeps of a cut value: its first bytes. */
 const KEPT_BYTES = 1024;
 
@@ -39,7 +39,7 @@ describe('DLQ service and dead letters cut to fit the DLQ topic', () => {
         partition: 0,
         key: 'o-big',
         raw: original.subarray(0, KEPT_BYTES),
-        context: permanent('product is longer than 200 characters'),
+        context: invalid('product is longer than 200 characters'),
         truncation: {
           [DLQ.truncated]: 'stacktrace,value',
           [DLQ.originalValueBytes]: String(original.length),
@@ -52,7 +52,7 @@ describe('DLQ service and dead letters cut to fit the DLQ topic', () => {
         key: 'o-h',
         order: { orderId: 'o-h', product: 'mouse', price: -1 },
         headers: { traceparent: '00-abc' },
-        context: permanent('price -1 is not positive'),
+        context: invalid('price -1 is not positive'),
         truncation: { [DLQ.truncated]: 'stacktrace,message,headers' },
       },
       // Only the stack trace cut: key, value and headers are the original's.
@@ -61,14 +61,14 @@ describe('DLQ service and dead letters cut to fit the DLQ topic', () => {
         key: 'o-s',
         order: { orderId: 'o-s', product: 'chair', price: -2 },
         headers: { traceparent: '00-def' },
-        context: permanent('price -2 is not positive'),
+        context: invalid('price -2 is not positive'),
         truncation: { [DLQ.truncated]: 'stacktrace' },
       },
       P: {
         partition: 0,
         key: 'o-p',
         order: { orderId: 'o-p', product: 'desk', price: -3 },
-        context: permanent('price -3 is not positive'),
+        context: invalid('price -3 is not positive'),
       },
     };
     const written = await writeDeadLetters(lab, Object.values(records));

@@ -48,11 +48,11 @@ for (const mode of ['blocking', 'topics'] as const) {
 
     const keysOf = (category: 'valid' | 'invalid' | 'poison' | 'transient', truth = 0) => truths[truth]!.keys[category];
 
-    it('dead-letters invalid orders as permanent after one attempt', () => {
+    it('dead-letters invalid orders as invalid after one attempt', () => {
       const letters = deadLetters.filter((d) => keysOf('invalid').includes(d.key));
       assert.equal(letters.length, counts.invalid);
       for (const letter of letters) {
-        assert.equal(letter.headers[DLQ.failureClass], 'permanent');
+        assert.equal(letter.headers[DLQ.failureClass], 'invalid');
         assert.equal(letter.headers[DLQ.attempts], '1');
         assert.equal(letter.headers[DLT.exceptionFqcn], 'ValidationError');
       }
@@ -144,7 +144,7 @@ for (const mode of ['blocking', 'topics'] as const) {
       const metric = (pattern: string) => Number(new RegExp(`^${pattern} (\\S+)$`, 'm').exec(text)?.[1]);
       assert.equal(metric('orders_processed_total'), counts.valid + counts.recovering + 1);
       assert.equal(metric('orders_retried_total'), counts.recovering * 2 + counts.exhausted * MAX_RETRIES);
-      assert.equal(metric('orders_dead_lettered_total\\{failure_class="permanent"\\}'), counts.invalid);
+      assert.equal(metric('orders_dead_lettered_total\\{failure_class="invalid"\\}'), counts.invalid);
       assert.equal(metric('orders_dead_lettered_total\\{failure_class="undecodable"\\}'), counts.poison);
       assert.equal(metric('orders_dead_lettered_total\\{failure_class="retries-exhausted"\\}'), counts.exhausted);
       assert.equal(metric('orders_average_price'), expectedStats(truths, MAX_RETRIES).average);

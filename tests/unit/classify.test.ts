@@ -13,7 +13,7 @@ describe('classification', () => {
   const table: [string, unknown, ReturnType<typeof failureKind>, ReturnType<typeof deadLetterClass>][] = [
     ['undecodable bytes', new UndecodableError('bad-magic-byte', 'x'), 'permanent', 'undecodable'],
     ['unknown schema id', new UndecodableError('unknown-schema-id', 'x'), 'permanent', 'undecodable'],
-    ['invalid order', new ValidationError('price -1 is not positive'), 'permanent', 'permanent'],
+    ['invalid order', new ValidationError('price -1 is not positive'), 'permanent', 'invalid'],
     ['downstream timeout', new TransientError('timed out'), 'transient', 'retries-exhausted'],
     ['registry down', new RegistryUnreachableError('http://r', 'refused'), 'infrastructure', 'retries-exhausted'],
     ['unknown error', new TypeError('boom'), 'transient', 'retries-exhausted'],

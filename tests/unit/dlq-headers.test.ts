@@ -8,7 +8,7 @@ const context = (overrides: Partial<DeadLetterContext> = {}): DeadLetterContext 
   offset: '41',
   timestamp: '1700000000000',
   consumerGroup: 'order-processor',
-  failureClass: 'permanent',
+  failureClass: 'invalid',
   attempts: 1,
   error: Object.assign(new Error('price -1 is not positive'), { name: 'ValidationError' }),
   failedAt: new Date('2026-01-02T03:04:05Z'),
@@ -28,7 +28,7 @@ describe('DLQ headers', () => {
     assert.equal(headers[DLT.exceptionFqcn], 'ValidationError');
     assert.equal(headers[DLT.exceptionMessage], 'price -1 is not positive');
     assert.match(String(headers[DLT.exceptionStacktrace]), /price -1 is not positive/);
-    assert.equal(headers[DLQ.failureClass], 'permanent');
+    assert.equal(headers[DLQ.failureClass], 'invalid');
     assert.equal(headers[DLQ.attempts], '1');
     assert.equal(headers[DLQ.failedAt], '2026-01-02T03:04:05.000Z');
   });

@@ -25,7 +25,7 @@ function entry(
     offset,
     time: T0 + minute * MINUTE,
     failedAt: T0 + minute * MINUTE,
-    failureClass: fields.failureClass ?? 'permanent',
+    failureClass: fields.failureClass ?? 'invalid',
     exceptionClass: 'ValidationError',
     message,
     reason: reasonOf(message),
@@ -129,7 +129,7 @@ describe('DLQ index', () => {
         compileFilter(filter, () => 0),
         10,
       );
-    assert.deepEqual(ids(page({ failureClass: 'permanent', product: 'mouse' }).items), ['1-1', '0-0']);
+    assert.deepEqual(ids(page({ failureClass: 'invalid', product: 'mouse' }).items), ['1-1', '0-0']);
     assert.deepEqual(ids(page({ failureClass: 'retries-exhausted', product: 'mouse', reason: 'timed out' }).items), [
       '1-0',
     ]);
@@ -222,7 +222,7 @@ describe('DLQ summary', () => {
     const result = summary.result();
     assert.equal(result.total, 7);
     assert.equal(result.replayed, 2);
-    assert.deepEqual(result.byFailureClass, { permanent: 5, 'retries-exhausted': 1, undecodable: 1 });
+    assert.deepEqual(result.byFailureClass, { invalid: 5, 'retries-exhausted': 1, undecodable: 1 });
     assert.deepEqual(result.byProduct, { mouse: 4, keyboard: 1, chair: 1, [NONE]: 1 });
     assert.deepEqual(result.byReason[0], { reason: 'price <n> is not positive', count: 5 });
     assert.equal(result.perMinute.length, 60);

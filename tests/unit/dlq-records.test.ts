@@ -25,7 +25,7 @@ const headers = deadLetterHeaders(
     offset: '41',
     timestamp: '1700000000000',
     consumerGroup: 'order-processor',
-    failureClass: 'permanent',
+    failureClass: 'invalid',
     attempts: 1,
     error,
     failedAt: new Date('2026-01-02T03:04:05Z'),
@@ -63,10 +63,15 @@ describe('DLQ headers read back', () => {
     assert.equal(read.consumerGroup, 'order-processor');
     assert.equal(read.exceptionClass, 'ValidationError');
     assert.equal(read.exceptionMessage, 'price -1 is not positive');
-    assert.equal(read.failureClass, 'permanent');
+    assert.equal(read.failureClass, 'invalid');
     assert.equal(read.attempts, 1);
     assert.equal(read.failedAt?.toISOString(), '2026-01-02T03:04:05.000Z');
     assert.equal(read.replayCount, 2);
+  });
+
+  it('reads the class `permanent` of dead letters written before its rename as `invalid`', () => {
+    const older = { ...asRead, [DLQ.failureClass]: Buffer.from('permanent') };
+    assert.equal(readDeadLetterHeaders(older).failureClass, 'invalid');
   });
 
   it('leaves absent or malformed values undefined', () => {
@@ -96,7 +101,7 @@ describe('DLQ index entries', () => {
     const entry = toEntry(2, message(), decoded, new Interner());
     assert.equal(entry.offset, 7);
     assert.equal(entry.time, Date.parse('2026-01-02T03:04:05Z'));
-    assert.equal(entry.failureClass, 'permanent');
+    assert.equal(entry.failureClass, 'invalid');
     assert.equal(entry.reason, 'price <n> is not positive');
     assert.equal(entry.priorReplays, 2);
     assert.equal(entry.order?.product, 'mouse');

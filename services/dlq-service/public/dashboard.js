@@ -101,7 +101,7 @@ function renderRows(page) {
 
 function renderCounts(stats, orders) {
   $('dlq-total').textContent = count.format(stats.total);
-  for (const failureClass of ['permanent', 'retries-exhausted', 'undecodable']) {
+  for (const failureClass of ['invalid', 'retries-exhausted', 'undecodable']) {
     $(`class-${failureClass}`).textContent = count.format(stats.byFailureClass[failureClass] ?? 0);
   }
   $('dlq-replayed').textContent = count.format(stats.replayed);

@@ -72,7 +72,7 @@ export const summarySchema = {
     partition: { type: 'integer', description: 'DLQ partition' },
     offset: { type: 'string', description: 'DLQ offset (int64, as text)' },
     failedAt: { type: 'string', format: 'date-time', description: 'x-dlq-failed-at, else the DLQ record timestamp' },
-    failureClass: { ...nullableString, description: 'permanent | retries-exhausted | undecodable' },
+    failureClass: { ...nullableString, description: 'invalid | retries-exhausted | undecodable' },
     exceptionClass: nullableString,
     message: { ...nullableString, description: 'the exception message' },
     reason: {
