@@ -83,7 +83,7 @@ async function toRow(partition: number, message: KafkaMessage): Promise<Row> {
     failedAt: headers.failedAt?.toISOString() ?? new Date(Number(message.timestamp)).toISOString(),
     failureClass: headers.failureClass ?? 'unknown',
     attempts: headers.attempts ?? null,
-    origin: `${headers.originalTopic ?? '?'}/${headers.originalPartition ?? '?'}/${headers.originalOffset ?? '?'}`,
+    origin: `${headers.originTopic ?? '?'}/${headers.originPartition ?? '?'}/${headers.originOffset ?? '?'}`,
     key: message.key?.toString() ?? '',
     order,
     valueBase64: order === null ? (message.value?.toString('base64') ?? null) : null,

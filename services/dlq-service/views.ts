@@ -42,7 +42,7 @@ export function summaryView(entry: DlqEntry, state: ReplayState | undefined) {
             offset: entry.originOffset,
             timestamp: entry.originTimestamp,
           },
-    priorReplays: entry.priorReplays,
+    replayCount: entry.replayCount,
     replays: state?.count ?? 0,
     lastReplayAt: state?.history.at(-1)?.at ?? null,
     undecodable: entry.undecodable,

@@ -135,10 +135,11 @@ export function parseDeadLetterId(id: string): { partition: number; offset: numb
 
 /** The context a dead letter's headers carry, read back; absent or malformed values are undefined (a DLQ may hold records other tools wrote). */
 export interface DeadLetterHeaders {
-  originalTopic?: string;
-  originalPartition?: number;
-  originalOffset?: string;
-  originalTimestamp?: string;
+  /** Where the record was read (Spring's kafka_dlt-original-* headers; "original" here means before truncation). */
+  originTopic?: string;
+  originPartition?: number;
+  originOffset?: string;
+  originTimestamp?: string;
   consumerGroup?: string;
   exceptionClass?: string;
   exceptionMessage?: string;
@@ -167,10 +168,10 @@ export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetter
   const failedAt = text(DLQ.failedAt);
   const failedAtDate = failedAt === undefined ? undefined : new Date(failedAt);
   return {
-    originalTopic: text(DLT.originalTopic),
-    originalPartition: count(DLT.originalPartition),
-    originalOffset: text(DLT.originalOffset),
-    originalTimestamp: text(DLT.originalTimestamp),
+    originTopic: text(DLT.originalTopic),
+    originPartition: count(DLT.originalPartition),
+    originOffset: text(DLT.originalOffset),
+    originTimestamp: text(DLT.originalTimestamp),
     consumerGroup: text(DLT.originalConsumerGroup),
     exceptionClass: text(DLT.exceptionFqcn),
     exceptionMessage: text(DLT.exceptionMessage),

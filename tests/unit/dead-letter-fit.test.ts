@@ -71,9 +71,9 @@ describe('fitting a dead letter into the DLQ topic', () => {
     assert.deepEqual(fitted.value, value.subarray(0, fitted.value.length), 'the value keeps its first bytes');
     assert.equal(fitted.key, 'order-1');
     assert.equal(fitted.partition, 1);
-    assert.equal(read.originalTopic, 'orders');
-    assert.equal(read.originalPartition, 1);
-    assert.equal(read.originalOffset, '41');
+    assert.equal(read.originTopic, 'orders');
+    assert.equal(read.originPartition, 1);
+    assert.equal(read.originOffset, '41');
     assert.equal(read.failureClass, 'undecodable');
     assert.equal(read.exceptionMessage, 'value has a bad magic byte');
     assert.equal(read.replayCount, 1, 'the replay count that guards loops is kept');

@@ -37,7 +37,7 @@ function entry(
     originPartition: partition,
     originOffset: String(offset),
     originTimestamp: null,
-    priorReplays: 0,
+    replayCount: 0,
     replayFrom: null,
     replayAt: null,
     truncated: [],

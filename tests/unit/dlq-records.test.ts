@@ -57,9 +57,9 @@ describe('DLQ record ids', () => {
 describe('DLQ headers read back', () => {
   it('returns what deadLetterHeaders wrote', () => {
     const read = readDeadLetterHeaders(asRead);
-    assert.equal(read.originalTopic, 'orders');
-    assert.equal(read.originalPartition, 2);
-    assert.equal(read.originalOffset, '41');
+    assert.equal(read.originTopic, 'orders');
+    assert.equal(read.originPartition, 2);
+    assert.equal(read.originOffset, '41');
     assert.equal(read.consumerGroup, 'order-processor');
     assert.equal(read.exceptionClass, 'ValidationError');
     assert.equal(read.exceptionMessage, 'price -1 is not positive');
@@ -83,7 +83,7 @@ describe('DLQ headers read back', () => {
     assert.equal(read.attempts, undefined);
     assert.equal(read.failedAt, undefined);
     assert.equal(read.replayCount, 0);
-    assert.equal(read.originalTopic, undefined);
+    assert.equal(read.originTopic, undefined);
   });
 
   it('replay headers keep the original ones, drop the failure context and mark the replay', () => {
@@ -103,7 +103,7 @@ describe('DLQ index entries', () => {
     assert.equal(entry.time, Date.parse('2026-01-02T03:04:05Z'));
     assert.equal(entry.failureClass, 'invalid');
     assert.equal(entry.reason, 'price <n> is not positive');
-    assert.equal(entry.priorReplays, 2);
+    assert.equal(entry.replayCount, 2);
     assert.equal(entry.order?.product, 'mouse');
     assert.deepEqual(
       headersOf(entry),

@@ -43,7 +43,7 @@ export interface DlqEntry {
   readonly originOffset: string | null;
   readonly originTimestamp: string | null;
   /** x-replay-count on the dead letter: replays the order had been through before this failure. */
-  readonly priorReplays: number;
+  readonly replayCount: number;
   readonly replayFrom: string | null;
   readonly replayAt: string | null;
   /** x-dlq-truncated: what the consumer cut to make the dead letter fit the DLQ topic, in the order it cut. */
@@ -120,11 +120,11 @@ export function toEntry(partition: number, message: KafkaMessage, decoded: Decod
     stackFrames: stack === null || newline === -1 ? null : strings.intern(stack.slice(newline)),
     attempts: context.attempts ?? null,
     consumerGroup: strings.intern(context.consumerGroup ?? null),
-    originTopic: strings.intern(context.originalTopic ?? null),
-    originPartition: context.originalPartition ?? null,
-    originOffset: context.originalOffset ?? null,
-    originTimestamp: context.originalTimestamp ?? null,
-    priorReplays: context.replayCount,
+    originTopic: strings.intern(context.originTopic ?? null),
+    originPartition: context.originPartition ?? null,
+    originOffset: context.originOffset ?? null,
+    originTimestamp: context.originTimestamp ?? null,
+    replayCount: context.replayCount,
     replayFrom: context.replayFrom ?? null,
     replayAt: context.replayAt ?? null,
     truncated: context.truncated.length === 0 ? NOTHING_CUT : context.truncated,
@@ -159,7 +159,7 @@ export function headersOf(entry: DlqEntry): Record<string, string> {
     [DLQ.failureClass]: entry.failureClass,
     [DLQ.attempts]: entry.attempts,
     [DLQ.failedAt]: entry.failedAt === null ? null : new Date(entry.failedAt).toISOString(),
-    [REPLAY.count]: entry.priorReplays > 0 ? entry.priorReplays : null,
+    [REPLAY.count]: entry.replayCount > 0 ? entry.replayCount : null,
     [REPLAY.from]: entry.replayFrom,
     [REPLAY.at]: entry.replayAt,
     [DLQ.truncated]: entry.truncated.length === 0 ? null : entry.truncated.join(','),

@@ -118,7 +118,7 @@ export class Replayer {
         message: `record ${id} was already replayed ${state.count} time(s)${last ? `, last at ${last.at}` : ''}; nothing was done (send force: true to replay it again)`,
       };
     }
-    const replayCount = entry.priorReplays + (state?.count ?? 0) + 1;
+    const replayCount = entry.replayCount + (state?.count ?? 0) + 1;
     if (replayCount > this.options.maxReplays) {
       return {
         ok: false,

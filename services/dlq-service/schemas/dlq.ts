@@ -98,7 +98,7 @@ export const summarySchema = {
         timestamp: nullableString,
       },
     },
-    priorReplays: {
+    replayCount: {
       type: 'integer',
       description: 'x-replay-count on the dead letter: replays of the order before it failed this time',
     },
