@@ -1,5 +1,6 @@
-// decode -> validate -> downstream -> aggregate, one batch (one partition) at
-// a time, with the failure routing the lab is about:
+// The batch loop: one batch (one partition) at a time, each record's fate
+// from decide.ts (decode -> validate -> downstream), with the failure routing
+// the lab is about:
 // - permanent failures (undecodable, invalid, a malformed retry envelope) go
 //   to the DLQ at once;
 // - transient failures are retried with exponential backoff, in place
@@ -12,21 +13,19 @@
 // record is resolved (its offset may move on) and counted in the metrics
 // only after that (blocking-mode retries, which write nothing, are counted
 // when scheduled).
-import type { EachBatchPayload, KafkaMessage, Message } from 'kafkajs';
-import { deadLetterHeaders, fitDeadLetter, type FailureClass } from '../lib/dlq.ts';
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../lib/logger.ts';
-import { validateOrder } from '../lib/order.ts';
-import { recordBytes } from '../lib/record-size.ts';
 import { backoffDelay, wait, type BackoffPolicy } from '../lib/retry.ts';
 import type { Serde } from '../lib/serde.ts';
-import { asError, deadLetterClass, failureKind } from './classify.ts';
+import { asError } from './classify.ts';
+import { deadLetter, decide, type Decision, type DecideOptions } from './decide.ts';
 import type { Destinations } from './destinations.ts';
-import { callDownstream, type DownstreamOptions } from './downstream.ts';
+import type { DownstreamOptions } from './downstream.ts';
 import type { ConsumerHealth } from './health.ts';
 import { GroupChanged, Heartbeats } from './heartbeats.ts';
 import { PartitionLane, type LaneDeps } from './lane.ts';
 import type { ConsumerMetrics } from './metrics.ts';
-import { PendingCommit, type Committed, type Outcome } from './pending-commit.ts';
+import { PendingCommit, type Committed } from './pending-commit.ts';
 import { MalformedEnvelopeError, type Envelope, type Origin, type RetryTopics } from './retry-topics.ts';
 
 export interface ProcessorOptions {
@@ -52,13 +51,6 @@ export interface ProcessorOptions {
 /** The handler stopped early (shutdown); the unfinished record stays uncommitted. */
 class Interrupted extends Error {}
 
-type Decision =
-  | Outcome
-  /** Blocking mode: try this record again at `dueAt`; nothing after it before then. */
-  | { kind: 'deferred'; dueAt: number }
-  /** The registry (or another part of the platform) is down: not the order's fault. */
-  | { kind: 'infrastructure'; error: Error };
-
 /** A record waiting in place (blocking mode) for its next attempt. */
 interface Waiting {
   attempt: number;
@@ -77,7 +69,22 @@ export class OrderProcessor {
   /** The lanes of the previous assignment being closed (resolved when there are none). */
   private closing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: ProcessorOptions) {}
+  /** What decide() needs, from the processor's options. */
+  private readonly decideOptions: DecideOptions;
+
+  constructor(private readonly options: ProcessorOptions) {
+    const { serde, downstream, policy, mode, retryTopics, destinations, dlqTopic, lanes } = options;
+    this.decideOptions = {
+      decode: (value) => serde.decode(value),
+      downstream,
+      policy,
+      mode,
+      retryTopics,
+      destinations,
+      dlqTopic,
+      consumerGroup: lanes.group,
+    };
+  }
 
   /** After a rebalance, state must be restored again from what Kafka holds. */
   closeLanes(): Promise<void> {
@@ -219,7 +226,8 @@ export class OrderProcessor {
       if (envelope instanceof MalformedEnvelopeError) {
         const origin = ownOrigin(batch.topic, batch.partition, message);
         logger.warn({ ...origin, reason: envelope.message }, 'dead-lettering a record with a malformed retry envelope');
-        decision = this.deadLetter(message, origin, 'invalid', 1, envelope);
+        const failure = { orderId: undefined, reason: envelope.message };
+        decision = { ...deadLetter(message, origin, 'invalid', 1, envelope, this.decideOptions), failure };
       } else {
         for (let outages = 1; ; outages += 1) {
           decision = await this.decide(message, envelope, key);
@@ -252,85 +260,30 @@ export class OrderProcessor {
     await commit();
   }
 
-  /** The fate of one record; commits nothing. */
+  /** decide(), with its log line and blocking mode's retry state; commits nothing. */
   private async decide(message: KafkaMessage, envelope: Envelope, key: string): Promise<Decision> {
-    const { serde, logger, policy, metrics, mode, retryTopics } = this.options;
+    const { logger, metrics } = this.options;
     const { origin } = envelope;
     const attempt = this.waiting.get(key)?.attempt ?? envelope.attemptsBefore + 1;
+    const decision = await decide(message, origin, attempt, this.decideOptions);
     const log = { topic: origin.topic, partition: origin.partition, offset: origin.offset, attempt };
-    let orderId: string | undefined;
-    try {
-      const { value } = await serde.decode(message.value);
-      orderId = typeof value.orderId === 'string' ? value.orderId : undefined;
-      const order = validateOrder(value);
-      await callDownstream(order, attempt, message.headers, this.options.downstream);
-      return { kind: 'processed', order };
-    } catch (caught) {
-      const error = asError(caught);
-      const kind = failureKind(error);
-      if (kind === 'infrastructure') return { kind: 'infrastructure', error };
-      if (kind === 'permanent' || attempt > policy.maxRetries) {
-        const failureClass = kind === 'permanent' ? deadLetterClass(error) : 'retries-exhausted';
-        logger.warn({ ...log, orderId, failureClass, reason: error.message }, 'dead-lettering order');
-        return this.deadLetter(message, origin, failureClass, attempt, error);
-      }
-      const delay = backoffDelay(policy, attempt);
-      if (mode === 'topics') {
-        const topic = retryTopics.topicFor(attempt);
-        const partition = this.options.destinations.partitionFor(topic, origin.partition);
-        const retry = retryTopics.message(message, origin, attempt, delay, error, partition);
-        const size = recordBytes(retry);
-        const maxBytes = this.options.destinations.maxRecordBytes(topic);
-        if (size > maxBytes) {
-          const tooLarge = new Error(
-            `cannot retry through ${topic}: the record with its retry headers is ${size} bytes, ` +
-              `over the ${maxBytes} the topic accepts (${error.message})`,
-          );
-          logger.warn({ ...log, orderId, reason: tooLarge.message }, 'dead-lettering order');
-          return this.deadLetter(message, origin, 'retries-exhausted', attempt, tooLarge);
-        }
+    switch (decision.kind) {
+      case 'dead-letter':
+        logger.warn({ ...log, ...decision.failure, failureClass: decision.failureClass }, 'dead-lettering order');
+        break;
+      case 'retry':
         logger.info(
-          { ...log, orderId, reason: error.message, delayMs: delay, retryTopic: topic },
+          { ...log, ...decision.failure, delayMs: decision.delayMs, retryTopic: decision.topic },
           'transient failure; sending to retry topic',
         );
-        return { kind: 'retry', topic, message: retry };
-      }
-      metrics.retried.inc();
-      logger.info({ ...log, orderId, reason: error.message, delayMs: delay }, 'transient failure; retrying in place');
-      const dueAt = Date.now() + delay;
-      this.waiting.set(key, { attempt: attempt + 1, dueAt });
-      return { kind: 'deferred', dueAt };
+        break;
+      case 'deferred':
+        metrics.retried.inc();
+        logger.info({ ...log, ...decision.failure, delayMs: decision.delayMs }, 'transient failure; retrying in place');
+        this.waiting.set(key, { attempt: attempt + 1, dueAt: decision.dueAt });
+        break;
     }
-  }
-
-  /** The dead letter for `message`, cut to fit the DLQ topic, in its original partition where the DLQ has it. */
-  private deadLetter(
-    message: KafkaMessage,
-    origin: Origin,
-    failureClass: FailureClass,
-    attempts: number,
-    error: Error,
-  ): Outcome {
-    const { dlqTopic: topic, destinations, lanes } = this.options;
-    const letter: Message = {
-      key: message.key,
-      value: message.value,
-      partition: destinations.partitionFor(topic, origin.partition),
-      headers: deadLetterHeaders(message.headers, {
-        ...origin,
-        consumerGroup: lanes.group,
-        failureClass,
-        attempts,
-        error,
-        failedAt: new Date(),
-      }),
-    };
-    return {
-      kind: 'dead-letter',
-      topic,
-      failureClass,
-      message: fitDeadLetter(letter, destinations.maxRecordBytes(topic)),
-    };
+    return decision;
   }
 
   /** Counters move only once what they count is durable. */
