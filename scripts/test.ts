@@ -1,11 +1,12 @@
 #!/usr/bin/env -S npx tsx
 // The project's test command (make test / npm test): typecheck, unit tests,
 // the integration tests against a real broker and registry, then the
-// scenarios (the Makefile's scenario-* targets, asserted). Without
-// KAFKA_BROKERS it starts the local stack (jars, no Docker) and stops it
-// afterwards, unless it was already running.
+// scenarios (the Makefile's scenario-* targets, asserted). The broker and
+// registry are the lab harness's choice (scripts/harness/infrastructure.ts:
+// the variables, Testcontainers or the local stack); a local stack it started
+// is stopped afterwards.
 import { parseArgs } from 'node:util';
-import { stackDown, stackUp } from './harness/local-stack.ts';
+import { provideInfrastructure } from './harness/infrastructure.ts';
 import { runAttached } from './harness/run-command.ts';
 
 const { values } = parseArgs({
@@ -41,31 +42,24 @@ function nodeTest(patterns: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return runAttached([process.execPath, '--import', 'tsx', ...runner, ...patterns], env);
 }
 
-let startedStack = false;
+let release = async () => {};
 try {
   if (await phase('typecheck', () => runAttached([process.execPath, 'node_modules/typescript/bin/tsc', '--noEmit']))) {
     if (values.unit) {
       await phase('unit tests', () => nodeTest(['tests/unit/**/*.test.ts'], process.env));
     } else {
-      const env = { ...process.env };
-      if (!env.KAFKA_BROKERS) {
-        const stack = await stackUp();
-        startedStack = !stack.alreadyUp;
-        env.KAFKA_BROKERS = stack.brokers;
-        env.SCHEMA_REGISTRY_URL = stack.registryUrl;
-        env.LOCAL_STACK = '1';
-      }
+      ({ release } = await provideInfrastructure());
       await phase('unit and integration tests', () =>
-        nodeTest(['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'], env),
+        nodeTest(['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'], process.env),
       );
       // Scenarios last, and also when a test above failed: they are independent and say more.
-      await phase('scenarios', () => nodeTest(['tests/scenarios/**/*.test.ts'], env));
+      await phase('scenarios', () => nodeTest(['tests/scenarios/**/*.test.ts'], process.env));
     }
   }
 } catch (error) {
-  phases.push({ name: 'local stack', seconds: 0, error: error as Error });
+  phases.push({ name: 'broker and registry', seconds: 0, error: error as Error });
 } finally {
-  if (startedStack) await stackDown();
+  await release();
 }
 
 console.log('\n== make test');

@@ -6,13 +6,15 @@
 //   scripts/bench/run.ts --only producer,consumer --no-wait
 //
 // Broker and registry: KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set, else the
-// local stack (started if it is not running, and stopped again afterwards).
+// local stack (started if it is not running, and stopped again afterwards):
+// scripts/harness/infrastructure.ts decides.
 // Benchmarks measure; they assert nothing about time.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { JARS_DIR, stackDown, stackUp } from '../harness/local-stack.ts';
+import { provideInfrastructure } from '../harness/infrastructure.ts';
+import { JARS_DIR } from '../harness/local-stack.ts';
 import { benchConsumer } from './consumer.ts';
 import { benchDlqService } from './dlq-service.ts';
 import { benchKafkajsVersions } from './kafkajs-versions.ts';
@@ -155,21 +157,10 @@ const workDir = join(REPO_ROOT, '.cache/bench', startedAt.toISOString().replaceA
 await mkdir(workDir, { recursive: true });
 const say = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
-async function endpoints(): Promise<{ brokers: string; registryUrl: string; startedStack: boolean }> {
-  const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL } = process.env;
-  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL)
-    return { brokers: KAFKA_BROKERS, registryUrl: SCHEMA_REGISTRY_URL, startedStack: false };
-  if (KAFKA_BROKERS || SCHEMA_REGISTRY_URL) {
-    process.stderr.write(
-      'Set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then the local stack is used).\n',
-    );
-    process.exit(2);
-  }
-  say('no KAFKA_BROKERS / SCHEMA_REGISTRY_URL: using the local stack');
-  const stack = await stackUp();
-  return { brokers: stack.brokers, registryUrl: stack.registryUrl, startedStack: !stack.alreadyUp };
-}
-const { brokers, registryUrl, startedStack } = await endpoints();
+// The Kafka tools the benchmarks compare with come with the local stack's jars, so never Testcontainers.
+const infra = await provideInfrastructure({ testcontainers: false });
+const brokers = infra.brokers.join(',');
+const { registryUrl } = infra;
 
 let quiet: QuietWait | undefined;
 if (!smoke && !flags['no-wait']) {
@@ -306,5 +297,5 @@ await measure('profile', async () => {
 
 await write();
 say(`wrote ${relative(REPO_ROOT, out)}; logs and profiles in ${relative(REPO_ROOT, workDir)}`);
-if (startedStack) await stackDown();
+await infra.release();
 if (failures.length > 0) process.exitCode = 1;

@@ -1,11 +1,14 @@
-// Where the integration tests get a real broker and registry, in this order:
-// KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set (make test sets them); else
-// Testcontainers, when a Docker engine answers, running the infrastructure of
-// compose.yaml; else the local stack (jars, no Docker), started here if it is
-// not running. It says which path it took, and why.
+// The one place that decides where a real broker and registry come from, for
+// the tests, make test, the scenarios and the benchmarks, in this order:
+// KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set; else Testcontainers, when a
+// Docker engine answers, running the infrastructure of compose.yaml (not for
+// the benchmarks, whose Kafka tools come with the local stack's jars); else
+// the local stack (jars, no Docker), started here if it is not running. It
+// says which path it took, and why. (make up's lab is the other way to get
+// them: scripts/lab.ts, which the scenarios use when it is running.)
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.ts';
-import { killComponent, stackUp, startComponent, stopComponent } from './local-stack.ts';
+import { killComponent, stackDown, stackUp, startComponent, stopComponent } from './local-stack.ts';
 
 export interface Infrastructure {
   brokers: string[];
@@ -18,12 +21,34 @@ export interface Infrastructure {
 
 let cached: Promise<Infrastructure> | undefined;
 
-export function infrastructure(): Promise<Infrastructure> {
-  cached ??= resolveInfrastructure();
+/** The broker and registry of this process (decided once). `testcontainers: false` skips that path. */
+export function infrastructure(options: { testcontainers?: boolean } = {}): Promise<Infrastructure> {
+  cached ??= resolveInfrastructure(options.testcontainers ?? true);
   return cached;
 }
 
-async function resolveInfrastructure(): Promise<Infrastructure> {
+/**
+ * infrastructure() for a process that runs others against it (make test, the
+ * scenarios, the benchmarks): it is exported to process.env, where child
+ * processes and the harness in them find it, and the answer has a function
+ * that stops the local stack again if this process started it.
+ */
+export async function provideInfrastructure(
+  options: { testcontainers?: boolean } = {},
+): Promise<Infrastructure & { release(): Promise<void> }> {
+  const infra = await infrastructure(options);
+  process.env.KAFKA_BROKERS = infra.brokers.join(',');
+  process.env.SCHEMA_REGISTRY_URL = infra.registryUrl;
+  if (infra.local) process.env.LOCAL_STACK = '1';
+  return {
+    ...infra,
+    async release() {
+      if (infra.startedStack) await stackDown();
+    },
+  };
+}
+
+async function resolveInfrastructure(testcontainers: boolean): Promise<Infrastructure> {
   const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, LOCAL_STACK } = process.env;
   if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL) {
     return {
@@ -38,9 +63,13 @@ async function resolveInfrastructure(): Promise<Infrastructure> {
       'Set both KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or neither (then Testcontainers or the local stack is used).',
     );
   }
-  const docker = await dockerForTestcontainers();
-  if (docker.answers) return composeInfrastructure(docker.host);
-  console.log(`# integration harness: local stack, as Testcontainers found no Docker engine (${docker.reason})`);
+  if (testcontainers) {
+    const docker = await dockerForTestcontainers();
+    if (docker.answers) return composeInfrastructure(docker.host);
+    console.log(`# lab harness: local stack, as Testcontainers found no Docker engine (${docker.reason})`);
+  } else {
+    console.log('# lab harness: local stack (no KAFKA_BROKERS / SCHEMA_REGISTRY_URL)');
+  }
   const stack = await stackUp();
   return {
     brokers: stack.brokers.split(','),
@@ -76,7 +105,7 @@ async function composeInfrastructure(host: string): Promise<Infrastructure> {
   let registryPort = await freePort();
   while (registryPort === kafkaPort) registryPort = await freePort();
   console.log(
-    `# integration harness: Testcontainers (Docker answers), compose.yaml's ${INFRASTRUCTURE_SERVICES.join(', ')} on ${host}`,
+    `# lab harness: Testcontainers (Docker answers), compose.yaml's ${INFRASTRUCTURE_SERVICES.join(', ')} on ${host}`,
   );
   await new DockerComposeEnvironment(fileURLToPath(new URL('../../', import.meta.url)), 'compose.yaml')
     .withEnvironment({

@@ -13,8 +13,7 @@ import { loadConfig, serviceSpecs, type ServiceConfig } from '../../services/lib
 import type { StatsView } from '../../services/lib/order-stats.ts';
 import { freePort } from '../harness/free-port.ts';
 import { readLabState } from '../harness/lab-state.ts';
-import { stackDown } from '../harness/local-stack.ts';
-import { infrastructure } from '../harness/infrastructure.ts';
+import { provideInfrastructure } from '../harness/infrastructure.ts';
 import { Lab, waitUntil, type ServiceProcess } from '../harness/lab.ts';
 import { DlqApi, type DlqItem } from './dlq-api.ts';
 
@@ -213,10 +212,7 @@ export async function useLabInfrastructure(): Promise<() => Promise<void>> {
     Object.assign(process.env, { KAFKA_BROKERS: state.brokers, SCHEMA_REGISTRY_URL: state.registryUrl });
   }
   // Otherwise what the integration tests use: the variables, Testcontainers or the local stack.
-  const { startedStack } = await infrastructure();
-  return async () => {
-    if (startedStack) await stackDown();
-  };
+  return (await provideInfrastructure()).release;
 }
 
 /** Entry point of the scenario scripts: runs them, prints the table, exits non-zero on any failure. */
