@@ -29,7 +29,8 @@ const { values: options } = parseArgs({
   },
 });
 if (options.help) {
-  console.log(`Usage: scripts/dlq-reader.ts [--broker host:port] [--topic orders-dlq] [--last N | --from-beginning] [--follow] [--json]
+  console.log(`Usage: scripts/dlq-reader.ts [--broker host:port] [--topic orders-dlq]
+                            [--last N | --from-beginning] [--follow] [--json]
 Environment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DLQ_TOPIC.`);
   process.exit(0);
 }

@@ -128,7 +128,8 @@ async function waitUntilHealthy(state: LabState): Promise<void> {
     if (state.mode === 'local') await failIfExited(waiting.map((check) => check.name));
     if (Date.now() - started > timeoutMs) {
       throw new Error(
-        `not healthy after ${timeoutMs / 1000} s: ${waiting.map((check) => `${check.name} (${check.url})`).join(', ')}. ` +
+        `not healthy after ${timeoutMs / 1000} s: ` +
+          `${waiting.map((check) => `${check.name} (${check.url})`).join(', ')}. ` +
           '`make logs` shows why; `make down` stops what was started.',
       );
     }
@@ -167,7 +168,8 @@ function printUrls(state: LabState): void {
   say('');
   for (const [label, value] of rows) say(`  ${label.padEnd(18)} ${value}`);
   say(
-    `\nReplay a dead letter: curl -X POST -H "Authorization: Bearer ${state.dlqApiToken}" ${rows.find(([label]) => label === 'DLQ API')?.[1] ?? ''}/<id>/replay`,
+    `\nReplay a dead letter: curl -X POST -H "Authorization: Bearer ${state.dlqApiToken}" ` +
+      `${rows.find(([label]) => label === 'DLQ API')?.[1] ?? ''}/<id>/replay`,
   );
 }
 
@@ -184,7 +186,8 @@ async function up(): Promise<void> {
   const dlqApiToken = process.env.DLQ_API_TOKEN || previous?.dlqApiToken || randomBytes(18).toString('base64url');
   const env = { ...process.env, DLQ_API_TOKEN: dlqApiToken };
   say(
-    `Starting the lab with ${mode === 'compose' ? 'Docker Compose' : 'the local stack (no Docker)'}: ${/[.?!]$/.test(why) ? why : `${why}.`}`,
+    `Starting the lab with ${mode === 'compose' ? 'Docker Compose' : 'the local stack (no Docker)'}: ` +
+      `${/[.?!]$/.test(why) ? why : `${why}.`}`,
   );
 
   let state: LabState;
@@ -242,7 +245,8 @@ async function ps(): Promise<void> {
   say(state ? `The lab runs locally (no Docker).` : 'The lab is not up (`make up` starts it).');
   for (const { name, pid, answering, port } of await stackStatus()) {
     say(
-      `  ${name.padEnd(16)} ${(pid ? `running (pid ${pid})` : 'stopped').padEnd(22)} ${answering ? 'answers' : 'does not answer'} on 127.0.0.1:${port}`,
+      `  ${name.padEnd(16)} ${(pid ? `running (pid ${pid})` : 'stopped').padEnd(22)} ` +
+        `${answering ? 'answers' : 'does not answer'} on 127.0.0.1:${port}`,
     );
   }
   const endpoints = state

@@ -65,7 +65,8 @@ try {
 console.log('\n== make test');
 for (const { name, seconds, error } of phases) {
   console.log(
-    `  ${error ? 'FAIL' : 'PASS'}  ${name.padEnd(28)} ${seconds.toFixed(1).padStart(6)} s${error ? `  ${error.message}` : ''}`,
+    `  ${error ? 'FAIL' : 'PASS'}  ${name.padEnd(28)} ${seconds.toFixed(1).padStart(6)} ` +
+      `s${error ? `  ${error.message}` : ''}`,
   );
 }
 const failed = phases.some((result) => result.error !== undefined);

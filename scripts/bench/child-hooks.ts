@@ -32,6 +32,11 @@ process.on('exit', () => {
   const { user, system } = process.cpuUsage();
   // stderr is synchronous for pipes and files on Linux, so the line is written before the process ends.
   process.stderr.write(
-    `${JSON.stringify({ msg: 'bench-usage', kafkajs: kafkajsUrl, cpuUserMs: user / 1000, cpuSystemMs: system / 1000 })}\n`,
+    `${JSON.stringify({
+      msg: 'bench-usage',
+      kafkajs: kafkajsUrl,
+      cpuUserMs: user / 1000,
+      cpuSystemMs: system / 1000,
+    })}\n`,
   );
 });

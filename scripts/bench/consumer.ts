@@ -59,10 +59,14 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
   const result = section(
     'consumer',
     '2. Consumer pipeline: orders/s against ConsumerPerformance',
-    'N valid orders are produced once. ConsumerPerformance (kafka-tools 3.9.1) reads them (its fetch rate, group join excluded), then the real ' +
-      'consumer (`services/consumer/main.ts`, default settings, a fresh group each run) decodes, validates, processes, aggregates and commits ' +
-      'them in Kafka transactions; it is timed from its "joined the consumer group" log line until the group has committed every partition ' +
-      'to the end (committed offsets polled every 50 ms). After each run the aggregate is checked to count all N orders and the DLQ to be empty.',
+    'N valid orders are produced once. ConsumerPerformance (kafka-tools 3.9.1) reads them (its fetch rate, group ' +
+      'join excluded), then the real ' +
+      'consumer (`services/consumer/main.ts`, default settings, a fresh group each run) decodes, validates, ' +
+      'processes, aggregates and commits ' +
+      'them in Kafka transactions; it is timed from its "joined the consumer group" log line until the group has ' +
+      'committed every partition ' +
+      'to the end (committed offsets polled every 50 ms). After each run the aggregate is checked to count all N ' +
+      'orders and the DLQ to be empty.',
   );
   const lab = new BenchLab(env, 'consumer');
   try {
@@ -136,16 +140,22 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
       ],
     });
     result.notes.push(
-      `${formatCount(options.records)} orders on ${lab.topics.orders.replace(lab.prefix, '<prefix>')} (${lab.partitions} partitions). ConsumerPerformance only ` +
-        'counts records and bytes (read_uncommitted, no decoding, no commits in transactions); the pipeline does all of the work of the service. ' +
-        '"kafkajs alone" is a kafkajs consumer with the service\'s fetch settings whose eachBatch only counts: what kafkajs itself costs, ' +
+      `${formatCount(options.records)} orders on ${lab.topics.orders.replace(lab.prefix, '<prefix>')} ` +
+        `(${lab.partitions} partitions). ConsumerPerformance only ` +
+        'counts records and bytes (read_uncommitted, no decoding, no commits in transactions); the pipeline does all ' +
+        'of the work of the service. ' +
+        '"kafkajs alone" is a kafkajs consumer with the service\'s fetch settings whose eachBatch only counts: what ' +
+        'kafkajs itself costs, ' +
         "so the rest of the gap is the pipeline's per-record work and its transactions (see the profile).",
     );
     if (options.variants.some((variant) => 'COMMIT_MAX_RECORDS' in variant)) {
       result.notes.push(
-        'COMMIT_MAX_RECORDS is the most records one transaction covers (default 2000). A commit costs the same five sequential requests ' +
-          'whatever its size (AddPartitionsToTxn, Produce of the order-stats record, AddOffsetsToTxn, TxnOffsetCommit, EndTxn), so larger ' +
-          'transactions make fewer of them. A transaction also ends at COMMIT_MAX_BYTES of dead letters and retry records (512 KiB), so ' +
+        'COMMIT_MAX_RECORDS is the most records one transaction covers (default 2000). A commit costs the same five ' +
+          'sequential requests ' +
+          'whatever its size (AddPartitionsToTxn, Produce of the order-stats record, AddOffsetsToTxn, ' +
+          'TxnOffsetCommit, EndTxn), so larger ' +
+          'transactions make fewer of them. A transaction also ends at COMMIT_MAX_BYTES of dead letters and retry ' +
+          'records (512 KiB), so ' +
           "that a partition's dead letters never outgrow the broker's message.max.bytes in one record batch.",
       );
     }

@@ -103,12 +103,18 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
   const result = section(
     'dlq',
     `6. DLQ service: list endpoint and index rebuild with ${formatCount(options.records)} dead letters`,
-    `${formatCount(options.records)} dead letters are written to a fresh DLQ topic as the consumer writes them (original bytes, context ` +
-      'headers; 60 % invalid orders, 20 % retries exhausted, 20 % undecodable). The real service (`services/dlq-service/main.ts`, default ' +
-      'settings) starts on it; the rebuild time is what the service logs when its index has read the DLQ to the end (from the start of ' +
-      `its DLQ reader), and the time from process start until GET /ready answers 200. Then autocannon (${CONNECTIONS} connections, ` +
-      `latencies corrected for coordinated omission) sends requests at a fixed ${formatCount(options.ratePerSecond)}/s for ` +
-      `${options.seconds} s after a short warm-up: GET /dlq (first page, default size, newest first, total of all records) and a filtered ` +
+    `${formatCount(options.records)} dead letters are written to a fresh DLQ topic as the consumer writes them ` +
+      `(original bytes, context ` +
+      'headers; 60 % invalid orders, 20 % retries exhausted, 20 % undecodable). The real service ' +
+      '(`services/dlq-service/main.ts`, default ' +
+      'settings) starts on it; the rebuild time is what the service logs when its index has read the DLQ to the end ' +
+      '(from the start of ' +
+      `its DLQ reader), and the time from process start until GET /ready answers 200. Then autocannon ` +
+      `(${CONNECTIONS} connections, ` +
+      `latencies corrected for coordinated omission) sends requests at a fixed ` +
+      `${formatCount(options.ratePerSecond)}/s for ` +
+      `${options.seconds} s after a short warm-up: GET /dlq (first page, default size, newest first, total of all ` +
+      `records) and a filtered ` +
       'list; then as fast as it can, for the most requests per second.',
   );
   const lab = new BenchLab(env, 'dlq');
@@ -201,7 +207,9 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
     result.targets.push({
       figure: `DLQ list p99 at ${formatCount(options.ratePerSecond)} req/s, ${formatCount(options.records)} records`,
       target: `< ${DLQ_TARGET_P99_MS} ms`,
-      measured: `${formatNumber(target!.latency.p99, 1)} ms (p50 ${formatNumber(target!.latency.p50, 1)}, ${formatCount(target!.requests.average)} req/s)`,
+      measured:
+        `${formatNumber(target!.latency.p99, 1)} ms ` +
+        `(p50 ${formatNumber(target!.latency.p50, 1)}, ${formatCount(target!.requests.average)} req/s)`,
       met: target!.latency.p99 < DLQ_TARGET_P99_MS && target!.non2xx === 0 && target!.errors === 0,
     });
     return result;

@@ -39,7 +39,8 @@ if (
   !registryUrl
 ) {
   process.stderr.write(
-    'usage: kafkajs-floor.ts --mode produce|consume --topic T --records N [--group G], with KAFKA_BROKERS and SCHEMA_REGISTRY_URL set\n',
+    'usage: kafkajs-floor.ts --mode produce|consume --topic T --records N [--group G], with KAFKA_BROKERS and ' +
+      'SCHEMA_REGISTRY_URL set\n',
   );
   process.exit(2);
 }

@@ -33,10 +33,14 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
   const result = section(
     'kafkajs',
     'kafkajs 2.2.3 against 2.2.4',
-    'The same producer (`services/producer/main.ts`) and consumer (`services/consumer/main.ts`) run on kafkajs 2.2.4 (node_modules) and on ' +
-      '2.2.3 (loaded instead of it by `scripts/bench/child-hooks.ts`; the log of each run confirms which copy was loaded), alternating, on one ' +
-      `topic. Producer: N orders as in benchmark 1. Consumer: every order on the topic, a fresh group per run, as in benchmark 2; then ` +
-      `${formatNumber(options.idleMs / 1000, 0)} s caught up with nothing to read, for the idle CPU that kafkajs issue #1556 is about.`,
+    'The same producer (`services/producer/main.ts`) and consumer (`services/consumer/main.ts`) run on kafkajs 2.2.4 ' +
+      '(node_modules) and on ' +
+      '2.2.3 (loaded instead of it by `scripts/bench/child-hooks.ts`; the log of each run confirms which copy was ' +
+      'loaded), alternating, on one ' +
+      `topic. Producer: N orders as in benchmark 1. Consumer: every order on the topic, a fresh group per run, as in ` +
+      `benchmark 2; then ` +
+      `${formatNumber(options.idleMs / 1000, 0)} s caught up with nothing to read, for the idle CPU that kafkajs ` +
+      `issue #1556 is about.`,
   );
   const variants: Variant[] = [
     { version: await versionOf(join(REPO_ROOT, 'node_modules/kafkajs')), dir: undefined, producer: [], consumer: [] },
@@ -69,7 +73,8 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
         variant.consumer.push(pipeline);
         if (run === 1) result.commands.push(pipeline.child.command);
         env.say(
-          `kafkajs ${variant.version}: consumer ${formatCount(pipeline.rate)} orders/s, idle CPU ${formatNumber(pipeline.idleCpuMs ?? Number.NaN, 0)} ms`,
+          `kafkajs ${variant.version}: consumer ${formatCount(pipeline.rate)} orders/s, idle CPU ` +
+            `${formatNumber(pipeline.idleCpuMs ?? Number.NaN, 0)} ms`,
         );
       }
     }
@@ -112,8 +117,10 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
       ],
     });
     result.notes.push(
-      `${options.repeats} run(s) per version; producer runs of ${formatCount(options.records)} orders, consumer runs over all ${formatCount(total)}. ` +
-        'CPU is user + system time of the whole process (producer: child-hooks.ts reads process.cpuUsage() at exit; consumer: /proc, ' +
+      `${options.repeats} run(s) per version; producer runs of ${formatCount(options.records)} orders, consumer runs ` +
+        `over all ${formatCount(total)}. ` +
+        'CPU is user + system time of the whole process (producer: child-hooks.ts reads process.cpuUsage() at exit; ' +
+        'consumer: /proc, ' +
         'from start until caught up).',
     );
     return result;

@@ -71,7 +71,10 @@ export interface ChildUsage {
 /** Every child still running, so an interrupted run can stop them (see stopAllChildren). */
 const running = new Set<ChildProcess>();
 
-/** Sends SIGTERM to every service a benchmark started that still runs; resolves when they have exited, or at the deadline. */
+/**
+ * Sends SIGTERM to every service a benchmark started that still runs; resolves when they have exited, or at the
+ * deadline.
+ */
 export async function stopAllChildren(timeoutMs: number): Promise<void> {
   const exits = [...running].map((child) => new Promise((resolve) => child.once('close', resolve)));
   for (const child of running) child.kill('SIGTERM');
@@ -415,7 +418,8 @@ export class BenchLab {
     const deadLetters = await this.recordCount(this.topics.dlq);
     if (counted !== records || deadLetters !== 0) {
       throw new Error(
-        `the consumer counted ${counted} of ${records} orders and dead-lettered ${deadLetters}; see ${drained.child.logFile}`,
+        `the consumer counted ${counted} of ${records} orders and dead-lettered ${deadLetters}; see ` +
+          `${drained.child.logFile}`,
       );
     }
     const [profile] = await drained.child.profiles();

@@ -34,7 +34,10 @@ interface SentOrder {
   ackedAt: number;
 }
 
-/** When (performance.now()) the aggregate of a partition first covered offsets below nextOffset; computedAt is the consumer's clock (epoch ms). */
+/**
+ * When (performance.now()) the aggregate of a partition first covered offsets below nextOffset; computedAt is the
+ * consumer's clock (epoch ms).
+ */
 interface StatsSeen {
   nextOffset: number;
   seenAt: number;
@@ -46,11 +49,15 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
   const result = section(
     'latency',
     `3. End-to-end latency at ${formatCount(options.ratePerSecond)} orders/s`,
-    `Orders are produced at a fixed ${formatCount(options.ratePerSecond)}/s (open loop: a scheduler sends every ${TICK_MS} ms the orders that ` +
-      'have become due, whatever earlier sends are doing; idempotent, acks=all, Avro through the registry, orders spread evenly over ' +
+    `Orders are produced at a fixed ${formatCount(options.ratePerSecond)}/s (open loop: a scheduler sends every ` +
+      `${TICK_MS} ms the orders that ` +
+      'have become due, whatever earlier sends are doing; idempotent, acks=all, Avro through the registry, orders ' +
+      'spread evenly over ' +
       `${lab.partitions} partitions).` +
-      ' The real consumer runs as its own process with default settings. A read_committed reader follows order-stats; an ' +
-      "order's latency runs from the moment it was due until the reader receives the first order-stats record of its partition whose " +
+      ' The real consumer runs as its own process with default settings. A read_committed reader follows ' +
+      'order-stats; an ' +
+      "order's latency runs from the moment it was due until the reader receives the first order-stats record of its " +
+      'partition whose ' +
       'nextOffset is past the order, i.e. until the aggregate that counts it is committed and visible. ' +
       `The first ${options.warmUpSeconds} s are a warm-up and not counted.`,
   );
@@ -177,10 +184,12 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
       ],
     });
     result.notes.push(
-      `${formatCount(endToEnd.length)} orders measured after ${formatCount(warmUpCount)} warm-up orders; achieved rate ` +
+      `${formatCount(endToEnd.length)} orders measured after ${formatCount(warmUpCount)} warm-up orders; achieved ` +
+        `rate ` +
         `${formatCount(total / producedSeconds)}/s; the scheduler was at most ${formatNumber(maxLagMs, 1)} ms late.` +
         (missing > 0 ? ` **${missing} orders were never seen in the aggregate within 60 s.**` : ''),
-      'The middle row uses the updatedAt field the consumer writes into each order-stats record just before its transaction; the ' +
+      'The middle row uses the updatedAt field the consumer writes into each order-stats record just before its ' +
+        'transaction; the ' +
         "difference to the last row is the commit (stats record, offsets, EndTxn) plus the reader's fetch.",
     );
     result.targets.push({

@@ -177,7 +177,8 @@ export async function waitForQuiet(options: {
     }
     if (now - started >= options.timeoutMs) return { quiet: false, waitedMs: now - started, load };
     options.say(
-      `load ${formatLoad(load)}; waiting for the 1-minute load to stay below ${options.threshold} for ${options.quietForMs / 1000} s`,
+      `load ${formatLoad(load)}; waiting for the 1-minute load to stay below ${options.threshold} for ` +
+        `${options.quietForMs / 1000} s`,
     );
     await sleep(options.pollMs);
   }

@@ -45,10 +45,11 @@ export async function orderRecordSize(
 
 /** The summary line ProducerPerformance prints at the end. */
 export function parseProducerPerformance(stdout: string): JavaProducerFigures {
-  const match =
-    /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/.exec(
-      stdout,
-    );
+  const summary = new RegExp(
+    String.raw`(\d+) records sent, ([\d.]+) records/sec \(([\d.]+) MB/sec\), ([\d.]+) ms avg latency, ` +
+      String.raw`([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th`,
+  );
+  const match = summary.exec(stdout);
   if (!match) throw new Error(`ProducerPerformance printed no summary line:\n${stdout.slice(-1000)}`);
   return {
     records: Number(match[1]),
@@ -86,10 +87,14 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
   const result = section(
     'producer',
     '1. Producer: orders/s against ProducerPerformance',
-    'The real producer (`services/producer/main.ts`, Avro values in the registry wire format, key = orderId, acks=all, idempotent, ' +
-      'sends of 500 records as main.ts makes them) sends N random orders; its own log line gives the time from the first send to the last ' +
-      'acknowledgement. ProducerPerformance (kafka-tools 3.9.1) sends N records of the mean Avro value size with acks=all and ' +
-      'enable.idempotence=true to a topic with the same partition count. They alternate; the best run of each is compared.',
+    'The real producer (`services/producer/main.ts`, Avro values in the registry wire format, key = orderId, ' +
+      'acks=all, idempotent, ' +
+      'sends of 500 records as main.ts makes them) sends N random orders; its own log line gives the time from the ' +
+      'first send to the last ' +
+      'acknowledgement. ProducerPerformance (kafka-tools 3.9.1) sends N records of the mean Avro value size with ' +
+      'acks=all and ' +
+      'enable.idempotence=true to a topic with the same partition count. They alternate; the best run of each is ' +
+      'compared.',
   );
   const lab = new BenchLab(env, 'producer');
   try {
@@ -104,7 +109,8 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
     const floor: number[] = [];
     for (let run = 1; run <= options.repeats; run += 1) {
       env.say(
-        `producer: run ${run}/${options.repeats}, ${formatCount(options.records)} orders through services/producer/main.ts`,
+        `producer: run ${run}/${options.repeats}, ${formatCount(options.records)} orders through ` +
+          `services/producer/main.ts`,
       );
       const produced = await lab.produce({ count: options.records, seed: SEED + run }, { label: `producer-${run}` });
       ours.push({ rate: produced.ratePerSecond, cpuMs: produced.cpuMs });
@@ -166,14 +172,22 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
       ],
     });
     result.notes.push(
-      `${formatCount(options.records)} records per run. An Avro order is ${formatNumber(size.valueBytes, 1)} bytes on average ` +
-        `(wire format included) plus a ${formatNumber(size.keyBytes, 0)}-byte key; ProducerPerformance sends values of ${recordSize} bytes ` +
-        'and no key, so per record it moves slightly less. MB/s counts value bytes as ProducerPerformance does (MiB/s).',
-      'Our time excludes process start-up, connecting and registering the schema (the producer logs it from the first send); ' +
-        "ProducerPerformance's includes its own warm-up. CPU per 1,000 records is the whole producer process, planning the orders included.",
-      '"kafkajs alone" sends the same kind of records, Avro-encoded before its clock starts, 500 per send, with the producer\'s client ' +
-        "settings: the ceiling kafkajs itself sets. kafkajs's idempotent producer keeps one produce request in flight per broker and " +
-        'encodes records in JavaScript (murmur2 partitioning, varints with its own Long type, CRC-32C), where the Java client batches ' +
+      `${formatCount(options.records)} records per run. An Avro order is ${formatNumber(size.valueBytes, 1)} bytes ` +
+        `on average ` +
+        `(wire format included) plus a ${formatNumber(size.keyBytes, 0)}-byte key; ProducerPerformance sends values ` +
+        `of ${recordSize} bytes ` +
+        'and no key, so per record it moves slightly less. MB/s counts value bytes as ProducerPerformance does ' +
+        '(MiB/s).',
+      'Our time excludes process start-up, connecting and registering the schema (the producer logs it from the ' +
+        'first send); ' +
+        "ProducerPerformance's includes its own warm-up. CPU per 1,000 records is the whole producer process, " +
+        'planning the orders included.',
+      '"kafkajs alone" sends the same kind of records, Avro-encoded before its clock starts, 500 per send, with the ' +
+        "producer's client " +
+        "settings: the ceiling kafkajs itself sets. kafkajs's idempotent producer keeps one produce request in " +
+        'flight per broker and ' +
+        'encodes records in JavaScript (murmur2 partitioning, varints with its own Long type, CRC-32C), where the ' +
+        'Java client batches ' +
         'in a separate sender thread with up to five requests in flight.',
     );
     result.targets.push({

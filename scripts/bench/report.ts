@@ -64,7 +64,8 @@ export function renderResults(run: RunInfo, sections: Section[]): string {
       ? 'no wait for a quiet machine (--no-wait)'
       : run.quiet.quiet
         ? `quiet after waiting ${formatNumber(run.quiet.waitedMs / 60_000, 1)} min`
-        : `**the machine never became quiet** (waited ${formatNumber(run.quiet.waitedMs / 60_000, 1)} min); figures were taken under the load shown`;
+        : `**the machine never became quiet** (waited ${formatNumber(run.quiet.waitedMs / 60_000, 1)} min); ` +
+          'figures were taken under the load shown';
   const targets = sections.flatMap((s) => s.targets);
   const lines = [
     '# Benchmark results',
@@ -115,7 +116,8 @@ export function renderResults(run: RunInfo, sections: Section[]): string {
     for (const profile of s.profiles) {
       lines.push(
         `CPU profile of ${profile.label} (\`node --cpu-prof\`): ${formatCount(profile.totalMs)} ms sampled, ` +
-          `${formatNumber(profile.idlePercent, 1)} % idle. By component (native and Node-internal work counted for the code that asked for ` +
+          `${formatNumber(profile.idlePercent, 1)} % idle. By component (native and Node-internal work counted for ` +
+          `the code that asked for ` +
           'it, e.g. socket writes for kafkajs):',
         '',
         markdownTable({

@@ -58,11 +58,13 @@ if (flags.help) {
   process.stdout.write(
     [
       'usage: scripts/bench/run.ts [--smoke] [--only a,b] [--no-wait] [--profile] [--out file] [--kafkajs-dir dir]',
-      '--profile: every Node service the benchmarks start runs under node --cpu-prof (figures then include its overhead)',
+      '--profile: every Node service the benchmarks start runs under node --cpu-prof (figures then include its ' +
+        'overhead)',
       `benchmarks: ${BENCHMARKS.join(', ')} (profile: the producer and consumer again under node --cpu-prof)`,
       `--kafkajs-dir: kafkajs 2.2.3 to compare with (default ${relative(REPO_ROOT, DEFAULT_KAFKAJS_223)};`,
       '  install it with: npm install --prefix .cache/kafkajs-2.2.3 kafkajs@2.2.3)',
-      'sizes: --producer-records --consumer-records --storm-blocking-records --storm-topics-records --storm-retry-base-ms --latency-seconds --dlq-records',
+      'sizes: --producer-records --consumer-records --storm-blocking-records --storm-topics-records ' +
+        '--storm-retry-base-ms --latency-seconds --dlq-records',
       "--consumer-variants 'A=1,B=2;C=3': consumer settings measured besides the defaults",
       "  (full run default: 'COMMIT_MAX_RECORDS=500;COMMIT_MAX_RECORDS=5000'; '' for none)",
       '',
@@ -210,7 +212,8 @@ async function measure(id: BenchmarkId, run: () => Promise<Section>): Promise<vo
   try {
     const result = await run();
     result.notes.push(
-      `Load average (1 / 5 / 15 min) when this benchmark started: ${formatLoad(loadBefore)}; when it ended: ${formatLoad(loadAverages())}.`,
+      `Load average (1 / 5 / 15 min) when this benchmark started: ${formatLoad(loadBefore)}; when it ended: ` +
+        `${formatLoad(loadAverages())}.`,
     );
     sections.push(result);
     for (const table of result.tables) process.stdout.write(`\n${result.title}\n${markdownTable(table)}\n`);
@@ -270,9 +273,11 @@ await measure('profile', async () => {
   const result = section(
     'profile',
     'Profiles',
-    'The producer, the consumer, the DLQ service and the consumer in a topics-mode storm once more, each under `node --cpu-prof` ' +
+    'The producer, the consumer, the DLQ service and the consumer in a topics-mode storm once more, each under `node ' +
+      '--cpu-prof` ' +
       '(whole process: start-up included), on their own topics. ' +
-      'Self time per function, highest first; "(idle)" is time the event loop waited (on the network, on the broker). The figures of ' +
+      'Self time per function, highest first; "(idle)" is time the event loop waited (on the network, on the ' +
+      'broker). The figures of ' +
       'these profiled runs are in the table, for reference only.',
   );
   const producer = await benchProducer(profiled, { records: sizes.profileRecords, repeats: 1 });

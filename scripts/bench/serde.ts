@@ -19,7 +19,8 @@ export async function benchSerde(env: BenchEnvironment, options: { msPerCase: nu
   const result = section(
     'serde',
     '5. Serde: Avro against JSON',
-    `${formatCount(SAMPLE)} random orders, each encoded and decoded again, for ${formatNumber(options.msPerCase / 1000, 1)} s per case ` +
+    `${formatCount(SAMPLE)} random orders, each encoded and decoded again, for ` +
+      `${formatNumber(options.msPerCase / 1000, 1)} s per case ` +
       'after a warm-up, in one process. An operation is one order encoded and decoded.',
   );
   const schemaText = await readSchemaFile(join(REPO_ROOT, 'schemas/order.avsc'));
@@ -87,7 +88,8 @@ export async function benchSerde(env: BenchEnvironment, options: { msPerCase: nu
     ]),
   });
   result.notes.push(
-    "The wire format adds 5 bytes (magic byte, schema id) to avsc's output. Serde's cost over avsc is the registry client's per-call work " +
+    "The wire format adds 5 bytes (magic byte, schema id) to avsc's output. Serde's cost over avsc is the registry " +
+      "client's per-call work " +
       '(cache lookup, buffer slicing, Buffer.concat) and two awaits per order.',
   );
   return result;

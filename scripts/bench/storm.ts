@@ -80,11 +80,16 @@ export async function benchStorm(env: BenchEnvironment, options: StormOptions): 
   const result = section(
     'storm',
     `4. Failure storm: ${percent} % transient failures`,
-    `N orders are produced; in a storm run ${percent} % of them carry the fault header that makes the consumer's downstream step fail on the ` +
-      `first attempt and pass on the first retry (FAULT_INJECTION=true, RETRY_BASE_MS=${options.retryBaseMs}, MAX_RETRIES=3). ` +
-      'The real consumer drains them in a fresh group. Healthy-order throughput = healthy orders ÷ time from joining the group until the ' +
-      'orders topic is committed to its end (in topics mode the failed orders are then on their retry topic; in blocking mode they are ' +
-      'done). Each mode is compared with a clean run (no failing orders) of the same size and settings. After every run the aggregate is ' +
+    `N orders are produced; in a storm run ${percent} % of them carry the fault header that makes the consumer's ` +
+      `downstream step fail on the ` +
+      `first attempt and pass on the first retry (FAULT_INJECTION=true, RETRY_BASE_MS=${options.retryBaseMs}, ` +
+      `MAX_RETRIES=3). ` +
+      'The real consumer drains them in a fresh group. Healthy-order throughput = healthy orders ÷ time from joining ' +
+      'the group until the ' +
+      'orders topic is committed to its end (in topics mode the failed orders are then on their retry topic; in ' +
+      'blocking mode they are ' +
+      'done). Each mode is compared with a clean run (no failing orders) of the same size and settings. After every ' +
+      'run the aggregate is ' +
       'checked to count all N orders and the DLQ to be empty.',
   );
   const modes = options.modes ?? MODES;
@@ -136,16 +141,25 @@ export async function benchStorm(env: BenchEnvironment, options: StormOptions): 
     rows,
   });
   result.notes.push(
-    `In a storm run ${percent} % of the orders fail once. In blocking mode each failure holds its partition for the backoff ` +
-      `(${options.retryBaseMs} ms here; 1 s by default, which makes blocking mode 10× slower still), so a blocking run costs about ` +
-      'failures × backoff whatever its size, and uses fewer orders; in topics mode a failure costs a record on the retry topic in the ' +
-      "same transaction, and the run is large enough that start-up costs (opening the retry topics' transactional producers) do not " +
+    `In a storm run ${percent} % of the orders fail once. In blocking mode each failure holds its partition for the ` +
+      `backoff ` +
+      `(${options.retryBaseMs} ms here; 1 s by default, which makes blocking mode 10× slower still), so a blocking ` +
+      `run costs about ` +
+      'failures × backoff whatever its size, and uses fewer orders; in topics mode a failure costs a record on the ' +
+      'retry topic in the ' +
+      "same transaction, and the run is large enough that start-up costs (opening the retry topics' transactional " +
+      'producers) do not ' +
       'weigh on the ratio.',
-    'Blocking mode pays more than the backoff per failure: while every partition of the consumer is paused, kafkajs sleeps ' +
-      'maxWaitTimeInMs (250 ms) before it fetches again, and a resumed partition waits for the long-poll fetch in progress on the others.',
-    'Topics mode: a failed order costs an error with its stack trace, a log line, and a retry record with eight headers that is ' +
-      'produced in the transaction and fetched and decoded again, several times the CPU of a healthy order. Draining a backlog, the ' +
-      "consumer is CPU-bound (one Node thread), so that work comes out of the healthy orders' throughput; see the profiles of the " +
+    'Blocking mode pays more than the backoff per failure: while every partition of the consumer is paused, kafkajs ' +
+      'sleeps ' +
+      'maxWaitTimeInMs (250 ms) before it fetches again, and a resumed partition waits for the long-poll fetch in ' +
+      'progress on the others.',
+    'Topics mode: a failed order costs an error with its stack trace, a log line, and a retry record with eight ' +
+      'headers that is ' +
+      'produced in the transaction and fetched and decoded again, several times the CPU of a healthy order. Draining ' +
+      'a backlog, the ' +
+      "consumer is CPU-bound (one Node thread), so that work comes out of the healthy orders' throughput; see the " +
+      'profiles of the ' +
       'clean and storm runs under Profiles.',
   );
   return result;

@@ -40,7 +40,8 @@ export async function composeCommand(): Promise<string[]> {
       return ['docker-compose'];
     } catch {
       throw new Error(
-        'Neither `docker compose` nor `docker-compose` is installed; install the Compose plugin (https://docs.docker.com/compose/install/).',
+        'Neither `docker compose` nor `docker-compose` is installed; install the Compose plugin ' +
+          '(https://docs.docker.com/compose/install/).',
       );
     }
   }

@@ -19,7 +19,10 @@ import { infrastructure, type Infrastructure } from './infrastructure.ts';
 
 const logger = createLogger('test', 'warn');
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs` saying what it waited for. */
+/**
+ * Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs` saying what it waited
+ * for.
+ */
 export async function waitUntil<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,

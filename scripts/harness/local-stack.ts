@@ -345,7 +345,8 @@ async function waitUntilAnswering(name: ComponentName, pid: number): Promise<voi
     if (Date.now() > deadline) {
       throw await startupFailure(
         name,
-        `(pid ${pid}) did not answer within ${startTimeoutMs / 1000} s; it is still running (stop it with \`scripts/stack.ts stop ${name}\`)`,
+        `(pid ${pid}) did not answer within ${startTimeoutMs / 1000} s; it is still running (stop it with ` +
+          `\`scripts/stack.ts stop ${name}\`)`,
       );
     }
     await sleep(POLL_INTERVAL_MS);
@@ -441,7 +442,8 @@ const APICURIO_ARTIFACT = `io.apicurio:apicurio-registry-app:${APICURIO_VERSION}
 async function writeThrowawayPom(): Promise<void> {
   const dependencies = KAFKA_ARTIFACTS.map((coordinates) => {
     const [groupId, artifactId, version] = coordinates.split(':');
-    return `    <dependency><groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${version}</version></dependency>`;
+    const ids = `<groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${version}</version>`;
+    return `    <dependency>${ids}</dependency>`;
   });
   await mkdir(STACK_DIR, { recursive: true });
   await writeFile(
@@ -463,7 +465,8 @@ async function ensureKafkaJars(): Promise<void> {
   await requireOnPath(['java', 'mvn']);
   const started = Date.now();
   say(
-    `Fetching Kafka ${KAFKA_VERSION} jars with Maven into ${relative(REPO_ROOT, JARS_DIR)} (first run only; can take a minute)...`,
+    `Fetching Kafka ${KAFKA_VERSION} jars with Maven into ${relative(REPO_ROOT, JARS_DIR)} (first run only; can take ` +
+      `a minute)...`,
   );
   await rm(JARS_DIR, { recursive: true, force: true });
   await writeThrowawayPom();
@@ -491,7 +494,8 @@ async function ensureApicurio(): Promise<void> {
   await requireOnPath(['java', 'mvn']);
   const started = Date.now();
   say(
-    `Fetching Apicurio Registry ${APICURIO_VERSION} with Maven into ${relative(REPO_ROOT, APICURIO_DIR)} (first run only; ~160 MB)...`,
+    `Fetching Apicurio Registry ${APICURIO_VERSION} with Maven into ${relative(REPO_ROOT, APICURIO_DIR)} (first run ` +
+      `only; ~160 MB)...`,
   );
   const downloadDir = await mkdtemp(join(tmpdir(), 'apicurio-'));
   try {

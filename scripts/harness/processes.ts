@@ -84,7 +84,10 @@ export interface LoggedLaunch {
   logFile: string;
 }
 
-/** Starts a process with stdout and stderr going to its log; `exited` is watched from the start, so a quick exit is never missed. */
+/**
+ * Starts a process with stdout and stderr going to its log; `exited` is watched from the start, so a quick exit is
+ * never missed.
+ */
 export async function spawnLogged({
   command,
   args,

@@ -101,7 +101,10 @@ export class DlqApi {
     return (await this.list(filter, { limit: 1 })).total;
   }
 
-  /** GET /stats/orders: the consumer group's running aggregate (without the group's name, so it compares with a StatsView). */
+  /**
+   * GET /stats/orders: the consumer group's running aggregate (without the group's name, so it compares with a
+   * StatsView).
+   */
   async orderStats(): Promise<StatsView> {
     const { group: _group, ...stats } = await this.call<StatsView & { group: string }>('GET', '/stats/orders');
     return stats;

@@ -70,7 +70,8 @@ async function runCase(
   const problem = await extra(outcome);
   const row =
     `in ${input.records} | counted ${outcome.counted} of ${expected.counted} | dead-lettered ${keys.length} of ` +
-    `${expected.deadLettered.length} | lost ${lost} | counted twice ${twice} | stalled ${outcome.stalled ? 'yes' : 'no'}`;
+    `${expected.deadLettered.length} | lost ${lost} | counted twice ${twice} | stalled ` +
+    `${outcome.stalled ? 'yes' : 'no'}`;
   s.check(
     name,
     lost === 0 && twice === 0 && !outcome.stalled && problem === undefined,

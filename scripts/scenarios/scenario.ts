@@ -129,7 +129,10 @@ export class ScenarioContext {
     return dir;
   }
 
-  /** The DLQ service over this lab's topics, with a token for the replay routes; resolves once it is ready (index caught up). */
+  /**
+   * The DLQ service over this lab's topics, with a token for the replay routes; resolves once it is ready (index caught
+   * up).
+   */
   async startDlqService(): Promise<DlqApi> {
     const port = await freePort();
     const token = randomBytes(24).toString('base64url');
@@ -181,7 +184,8 @@ export function formatTable(results: readonly ScenarioResult[]): string {
       .trimEnd();
   const summary = results.map(
     ({ scenario, passed, seconds, logDir }) =>
-      `${passed ? 'PASS' : 'FAIL'}  scenario-${scenario.name.padEnd(10)} ${seconds.toFixed(1).padStart(5)} s  ${scenario.title}${logDir ? ` (service logs: ${logDir})` : ''}`,
+      `${passed ? 'PASS' : 'FAIL'}  scenario-${scenario.name.padEnd(10)} ${seconds.toFixed(1).padStart(5)} s  ` +
+      `${scenario.title}${logDir ? ` (service logs: ${logDir})` : ''}`,
   );
   const failed = results.filter((result) => !result.passed).length;
   return [
@@ -207,7 +211,8 @@ export async function useLabInfrastructure(): Promise<() => Promise<void>> {
   const state = process.env.KAFKA_BROKERS || process.env.SCHEMA_REGISTRY_URL ? undefined : await readLabState();
   if (state) {
     console.log(
-      `Running against the lab \`make up\` started (${state.mode}): Kafka ${state.brokers}, registry ${state.registryUrl}`,
+      `Running against the lab \`make up\` started (${state.mode}): Kafka ${state.brokers}, registry ` +
+        `${state.registryUrl}`,
     );
     Object.assign(process.env, { KAFKA_BROKERS: state.brokers, SCHEMA_REGISTRY_URL: state.registryUrl });
   }

@@ -15,7 +15,9 @@ import type { Outcome } from './pending-commit.ts';
 import type { Origin, RetryTopics } from './retry-topics.ts';
 
 export interface DecideOptions {
-  /** Bytes to an order-shaped record (the registry's wire format); throws an OrderFailure or an infrastructure error. */
+  /**
+   * Bytes to an order-shaped record (the registry's wire format); throws an OrderFailure or an infrastructure error.
+   */
   decode(value: Buffer | null): Promise<{ value: Record<string, unknown> }>;
   downstream: DownstreamOptions;
   policy: BackoffPolicy;

@@ -100,8 +100,8 @@ export class Destinations {
       this.reported.set(topic, partitions);
       this.logger.error(
         { topic, partitions, ordersTopic: this.ordersTopic, ordersPartitions: this.ordersPartitions },
-        `${topic} has fewer partitions than ${this.ordersTopic}: records from the partitions it lacks are placed by key ` +
-          '(run topic-init to add partitions)',
+        `${topic} has fewer partitions than ${this.ordersTopic}: ` +
+          'records from the partitions it lacks are placed by key (run topic-init to add partitions)',
       );
     }
   }

@@ -66,7 +66,8 @@ export class RetryTopics {
       const value = headerText(message.headers, name);
       if (value === undefined || !pattern.test(value)) {
         throw new MalformedEnvelopeError(
-          `retry record on ${topic} has ${value === undefined ? 'no' : `a malformed (${JSON.stringify(value.slice(0, 40))})`} ` +
+          `retry record on ${topic} has ` +
+            `${value === undefined ? 'no' : `a malformed (${JSON.stringify(value.slice(0, 40))})`} ` +
             `${name} header; expected ${expected}`,
         );
       }

@@ -103,7 +103,9 @@ export const serviceSpecs = {
     // the max.message.bytes of every topic a transaction writes to.
     COMMIT_MAX_BYTES: wholeNumber(16_384)({
       default: 524_288,
-      desc: 'most bytes one transaction writes (dead letters, retry and order-stats records); at most max.message.bytes of those topics',
+      desc:
+        'most bytes one transaction writes (dead letters, retry and order-stats records); ' +
+        'at most max.message.bytes of those topics',
     }),
     INFRA_RETRY_MAX_MS: wholeNumber(100)({
       default: 30_000,
@@ -116,7 +118,9 @@ export const serviceSpecs = {
     STATS_ON_OFFSET_RESET: str({
       choices: ['keep', 'zero'],
       default: 'keep',
-      desc: "when the group's offset was moved outside the consumer: keep the partition's aggregate, or start it from zero",
+      desc:
+        "when the group's offset was moved outside the consumer: " +
+        "keep the partition's aggregate, or start it from zero",
     }),
     HEALTH_STALL_MS: wholeNumber(1000)({
       default: 60_000,
@@ -141,7 +145,9 @@ export const serviceSpecs = {
     PRODUCER_FAIL_TIMES: wholeNumber(1)({ default: 1, desc: 'how many attempts of a transient order fail' }),
     PRODUCER_JSON: bool({
       default: false,
-      desc: 'print the ground truth as JSON on stdout at the end, logs on stderr (finite runs of at most 1,000,000 records)',
+      desc:
+        'print the ground truth as JSON on stdout at the end, logs on stderr ' +
+        '(finite runs of at most 1,000,000 records)',
     }),
     HTTP_PORT: wholeNumber(0, 65535)({ default: 9465, desc: '/health and /metrics' }),
   },
@@ -197,8 +203,9 @@ export function requiredVariables(spec: Spec): string[] {
 
 /**
  * Command-line flags (the original Python producer's and the scripts' own),
- * as the environment variables they stand for: parses `argv` with node:util parseArgs and returns the environment with the
- * given flags laid over it, so flags and variables share one validation.
+ * as the environment variables they stand for: parses `argv` with node:util
+ * parseArgs and returns the environment with the given flags laid over it, so
+ * flags and variables share one validation.
  */
 export function withFlags(
   argv: string[],

@@ -133,7 +133,10 @@ export function parseDeadLetterId(id: string): { partition: number; offset: numb
   return Number.isSafeInteger(offset) ? { partition: Number(match[1]), offset } : undefined;
 }
 
-/** The context a dead letter's headers carry, read back; absent or malformed values are undefined (a DLQ may hold records other tools wrote). */
+/**
+ * The context a dead letter's headers carry, read back; absent or malformed values are undefined (a DLQ may hold
+ * records other tools wrote).
+ */
 export interface DeadLetterHeaders {
   /** Where the record was read (Spring's kafka_dlt-original-* headers; "original" here means before truncation). */
   originTopic?: string;

@@ -5,7 +5,10 @@ import type { Message } from 'kafkajs';
 
 /** A record batch's own header: base offset, length, epoch, magic, CRC, attributes, ids, count. */
 export const RECORD_BATCH_OVERHEAD = 61;
-/** Per record: its length, attributes, timestamp and offset deltas, key and value lengths, header count (varints at their widest). */
+/**
+ * Per record: its length, attributes, timestamp and offset deltas, key and value lengths, header count (varints at
+ * their widest).
+ */
 const RECORD_OVERHEAD = 36;
 /** Per header: the name's and the value's lengths. */
 const HEADER_OVERHEAD = 10;

@@ -123,7 +123,8 @@ export class StatsReader {
       () => this.follower.position(PARTITION) >= offset || undefined,
       timeoutMs,
       () =>
-        `order-stats reader is at offset ${this.follower.position(PARTITION)}, not yet at ${offset}, after ${timeoutMs} ms`,
+        `order-stats reader is at offset ${this.follower.position(PARTITION)}, ` +
+        `not yet at ${offset}, after ${timeoutMs} ms`,
     );
   }
 
@@ -139,7 +140,10 @@ export class StatsReader {
     );
   }
 
-  /** Resolves with `check`'s first value other than undefined, checked after each batch read, or rejects at the deadline. */
+  /**
+   * Resolves with `check`'s first value other than undefined, checked after each batch read, or rejects at the
+   * deadline.
+   */
   private until<T>(check: () => T | undefined, timeoutMs: number, timedOut: () => string): Promise<T> {
     return new Promise((resolve, reject) => {
       const wake = () => {

@@ -49,7 +49,8 @@ async function untilRegistryAnswers<T>(
       if (!(error instanceof RegistryUnreachableError)) throw error;
       if (Date.now() >= deadline) {
         throw new Error(
-          `schema registry did not answer at ${config.SCHEMA_REGISTRY_URL} within ${config.INIT_TIMEOUT_MS} ms (SCHEMA_REGISTRY_URL): ${error.message}`,
+          `schema registry did not answer at ${config.SCHEMA_REGISTRY_URL} within ${config.INIT_TIMEOUT_MS} ms ` +
+            `(SCHEMA_REGISTRY_URL): ${error.message}`,
           { cause: error },
         );
       }

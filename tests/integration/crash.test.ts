@@ -85,7 +85,8 @@ for (const mode of ['blocking', 'topics'] as const) {
       await waitUntil('the group to drain the orders topic', () => lab.drained(), 120_000);
       await assertExact(lab, truth);
       console.log(
-        `crash (2 consumers, ${mode}): ${truth.sent} records, 3 kills, counted ${lab.stats().count} of ${total} expected`,
+        `crash (2 consumers, ${mode}): ${truth.sent} records, 3 kills, ` +
+          `counted ${lab.stats().count} of ${total} expected`,
       );
     });
   });

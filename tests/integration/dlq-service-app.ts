@@ -155,7 +155,8 @@ export async function writeDeadLetters(lab: Lab, records: SyntheticDeadLetter[])
     const transaction = await producer.transaction();
     const metadata = await transaction.send({ topic: lab.topics.dlq, acks: -1, messages });
     await transaction.commit();
-    // One record per partition per call keeps offsets easy to tell: base offset + position among that partition's records.
+    // One record per partition per call keeps offsets easy to tell: base offset + position among that partition's
+    // records.
     const next = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '0')]));
     return records.map((record) => {
       const offset = next.get(record.partition)!;

@@ -25,7 +25,8 @@ function specOf(service: ComposeService): Record<string, object> {
   const spec = (serviceSpecs as Record<string, Record<string, object>>)[service.name];
   assert.ok(
     spec,
-    `compose service ${service.name} is built from this repo but services/lib/config.ts has no serviceSpecs['${service.name}']`,
+    `compose service ${service.name} is built from this repo but services/lib/config.ts has no ` +
+      `serviceSpecs['${service.name}']`,
   );
   return spec;
 }

@@ -88,7 +88,7 @@ describe('fitting a dead letter into the DLQ topic', () => {
     assert.deepEqual(read.truncated.slice(-2), ['value', 'key']);
     assert.equal(read.originalKey?.bytes, 30_000);
   });
-  it('drops a huge header of the input, even one named like a replay mark, and keeps only a numeric replay count', () => {
+  it('drops a huge header of the input, even one named like a replay mark; keeps only a numeric replay count', () => {
     const forged = { [REPLAY.from]: 'x'.repeat(1_100_000), [REPLAY.count]: 'not-a-count' };
     const fitted = fitDeadLetter(letter(Buffer.from('small'), forged), LIMIT);
     assert.ok(recordBytes(fitted) <= LIMIT);

@@ -158,7 +158,9 @@ async function replay(event) {
     if (response.ok) {
       sessionStorage.setItem(TOKEN_KEY, token);
       result.dataset.outcome = 'ok';
-      result.textContent = `Replayed to ${body.target.topic} partition ${body.target.partition} at offset ${body.target.offset} (replay #${body.replayCount}).`;
+      const { topic, partition, offset } = body.target;
+      const where = `${topic} partition ${partition} at offset ${offset}`;
+      result.textContent = `Replayed to ${where} (replay #${body.replayCount}).`;
       await refresh();
     } else {
       if (response.status === 401) sessionStorage.removeItem(TOKEN_KEY);

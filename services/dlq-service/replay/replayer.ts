@@ -115,7 +115,9 @@ export class Replayer {
       return {
         ok: false,
         refusal: 'already-replayed',
-        message: `record ${id} was already replayed ${state.count} time(s)${last ? `, last at ${last.at}` : ''}; nothing was done (send force: true to replay it again)`,
+        message:
+          `record ${id} was already replayed ${state.count} time(s)${last ? `, last at ${last.at}` : ''}; ` +
+          'nothing was done (send force: true to replay it again)',
       };
     }
     const replayCount = entry.replayCount + (state?.count ?? 0) + 1;
@@ -123,7 +125,9 @@ export class Replayer {
       return {
         ok: false,
         refusal: 'max-replays',
-        message: `record ${id} would be replay number ${replayCount} of its order, past DLQ_MAX_REPLAYS (${this.options.maxReplays}); it is not replayed, even with force`,
+        message:
+          `record ${id} would be replay number ${replayCount} of its order, ` +
+          `past DLQ_MAX_REPLAYS (${this.options.maxReplays}); it is not replayed, even with force`,
       };
     }
     return { ok: true, replayCount };
@@ -280,7 +284,10 @@ export class Replayer {
     return this.producer;
   }
 
-  /** The topic's partitions, or null when it does not exist (never created by asking: the admin client does not auto-create). */
+  /**
+   * The topic's partitions, or null when it does not exist (never created by asking: the admin client does not
+   * auto-create).
+   */
   private async partitionsOf(topic: string): Promise<PartitionMetadata[] | null> {
     const cached = this.metadata.get(topic);
     if (cached !== undefined && cached.until > Date.now()) return cached.partitions;

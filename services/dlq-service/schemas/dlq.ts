@@ -271,8 +271,10 @@ const replayedSchema = {
 export const replayOneSchema = {
   summary: 'Replay one dead letter to its original topic',
   description:
-    'Publishes the original key, value and headers to the original topic (original partition when it exists) with x-replay-count, x-replay-from and x-replay-at, ' +
-    'and records the replay, in one transaction. A record already replayed answers 409 (code ALREADY_REPLAYED) and nothing is done, unless force is true. ' +
+    'Publishes the original key, value and headers to the original topic (original partition when it exists) with ' +
+    'x-replay-count, x-replay-from and x-replay-at, ' +
+    'and records the replay, in one transaction. A record already replayed answers 409 (code ALREADY_REPLAYED) and ' +
+    'nothing is done, unless force is true. ' +
     'Past DLQ_MAX_REPLAYS replays of the order it answers 409 (code MAX_REPLAYS), force or not. ' +
     'A record whose headers, value or key were cut to fit the DLQ topic answers 409 (code TRUNCATED), force or not; ' +
     "the message gives the original's size, SHA-256 and origin. Needs Authorization: Bearer <DLQ_API_TOKEN>.",
@@ -287,9 +289,11 @@ export function replayBulkSchema(limits: PageLimits) {
   return {
     summary: 'Replay the dead letters matching the filters (oldest first), or preview it with dryRun',
     description:
-      'Same filters as GET /dlq. Records already replayed are skipped unless force is true; records past DLQ_MAX_REPLAYS are always skipped. ' +
+      'Same filters as GET /dlq. Records already replayed are skipped unless force is true; records past ' +
+      'DLQ_MAX_REPLAYS are always skipped. ' +
       'So are records whose headers, value or key were cut to fit the DLQ topic (code truncated). ' +
-      'dryRun answers what would be replayed and a histogram of their reasons, and changes nothing. Needs Authorization: Bearer <DLQ_API_TOKEN>.',
+      'dryRun answers what would be replayed and a histogram of their reasons, and changes nothing. Needs ' +
+      'Authorization: Bearer <DLQ_API_TOKEN>.',
     tags: ['replay'],
     security: bearerSecurity,
     body: {

@@ -24,7 +24,8 @@ export default fp<{ token: string | undefined }>(async function auth(app, { toke
     if (expected === undefined) {
       throw new ApiError(
         403,
-        'replay is disabled: this service is read-only because DLQ_API_TOKEN is not set. Start it with DLQ_API_TOKEN=<a secret of 16+ characters> and send "Authorization: Bearer <that secret>"',
+        'replay is disabled: this service is read-only because DLQ_API_TOKEN is not set. Start it with ' +
+          'DLQ_API_TOKEN=<a secret of 16+ characters> and send "Authorization: Bearer <that secret>"',
         'READ_ONLY',
       );
     }

@@ -12,8 +12,10 @@ export default fp(async function openApi(app) {
         title: 'kafka-orders DLQ service',
         version: '1.0.0',
         description:
-          'Query, inspect and replay the dead letters of the kafka-orders lab. A record id is `<DLQ partition>-<DLQ offset>`. ' +
-          'Replay routes need `Authorization: Bearer <DLQ_API_TOKEN>`; without a configured token they answer 403 (read-only).',
+          'Query, inspect and replay the dead letters of the kafka-orders lab. ' +
+          'A record id is `<DLQ partition>-<DLQ offset>`. ' +
+          'Replay routes need `Authorization: Bearer <DLQ_API_TOKEN>`; ' +
+          'without a configured token they answer 403 (read-only).',
       },
       tags: [
         { name: 'dlq', description: 'dead letters' },
