@@ -15,8 +15,8 @@ TSX := node_modules/.bin/tsx
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
 
-# npm ci again whenever the lockfile is newer than the installed tree.
-node_modules/.package-lock.json: package-lock.json
+# npm ci again whenever the lockfile or a dependency patch is newer than the installed tree.
+node_modules/.package-lock.json: package-lock.json $(wildcard services/lib/patches/*.patch)
 	npm ci --no-audit --no-fund
 
 test: node_modules/.package-lock.json ## Typecheck, unit, integration tests and scenarios (starts the local stack unless KAFKA_BROKERS is set)

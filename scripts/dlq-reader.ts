@@ -14,8 +14,8 @@ import { createLogger } from '../services/lib/logger.ts';
 import { Serde } from '../services/lib/serde.ts';
 import { TopicFollower } from '../services/lib/topic-follower.ts';
 
-/** How long reading the DLQ up to its end may take before the reader gives up. */
-const CATCH_UP_TIMEOUT_MS = 60_000;
+/** How long reading the DLQ up to its end may take before the reader gives up (a DLQ of millions takes minutes). */
+const CATCH_UP_TIMEOUT_MS = 15 * 60_000;
 
 const { values: options } = parseArgs({
   options: {
@@ -117,15 +117,29 @@ const print = (row: Row) =>
     options.json ? JSON.stringify(row) : COLUMNS.map(([, width, value]) => cell(value(row), width)).join('  '),
   );
 
-if (!options.json) console.log(COLUMNS.map(([name, width]) => cell(name, width)).join('  '));
-// Until the reader has caught up it keeps every row (--from-beginning) or the
-// newest `last` of each partition; then it prints the newest `last` over all
-// partitions, oldest first, and after that new rows as they come. (Counting
+// Until the reader has caught up it keeps every record (--from-beginning) or
+// the newest `last` of each partition; then it prints the newest `last` over
+// all partitions, oldest first, and after that new ones as they come. (Counting
 // back from the end offset would not do: transaction markers take offsets.)
+// Rows are decoded one at a time, in order: the registry client caches a
+// schema only once it has it, so decoding many at once would ask for it many
+// times at once.
 let caughtUp = false;
 const backlog = new Map<number, KafkaMessage[]>();
+let printing = Promise.resolve();
+const printInOrder = (rows: [number, KafkaMessage][]) => {
+  printing = printing.then(async () => {
+    for (const [partition, message] of rows) print(await toRow(partition, message));
+  });
+};
 const admin = kafka.admin();
 await admin.connect();
+// A topic that does not exist is an error here (a consumer would wait for it, or have the broker create it).
+if (!(await admin.listTopics()).includes(config.DLQ_TOPIC)) {
+  console.error(`topic ${config.DLQ_TOPIC} does not exist (set by --topic or DLQ_TOPIC)`);
+  process.exit(2);
+}
+if (!options.json) console.log(COLUMNS.map(([name, width]) => cell(name, width)).join('  '));
 const follower = new TopicFollower(
   kafka,
   admin,
@@ -134,7 +148,7 @@ const follower = new TopicFollower(
   async ({ batch }) => {
     for (const message of batch.messages) {
       if (caughtUp) {
-        print(await toRow(batch.partition, message));
+        printInOrder([[batch.partition, message]]);
         continue;
       }
       const kept = backlog.get(batch.partition) ?? [];
@@ -147,10 +161,14 @@ const follower = new TopicFollower(
 );
 await follower.start();
 await follower.waitUntilCaughtUp(CATCH_UP_TIMEOUT_MS);
+const failedAt = ([, message]: [number, KafkaMessage]) =>
+  readDeadLetterHeaders(message.headers).failedAt?.getTime() ?? Number(message.timestamp);
+const kept = [...backlog]
+  .flatMap(([partition, messages]) => messages.map((message): [number, KafkaMessage] => [partition, message]))
+  .sort((a, b) => failedAt(a) - failedAt(b));
+printInOrder(options['from-beginning'] ? kept : kept.slice(-last));
 caughtUp = true;
-const kept = [...backlog].flatMap(([partition, messages]) => messages.map((message) => toRow(partition, message)));
-const rows = (await Promise.all(kept)).sort((a, b) => a.failedAt.localeCompare(b.failedAt));
-for (const row of options['from-beginning'] ? rows : rows.slice(-last)) print(row);
+await printing;
 if (options.follow) {
   await new Promise((resolve) => {
     process.once('SIGINT', resolve);
@@ -158,4 +176,5 @@ if (options.follow) {
   });
 }
 await follower.stop();
+await printing;
 await admin.disconnect();

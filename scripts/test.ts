@@ -2,9 +2,10 @@
 // The project's test command (make test / npm test): typecheck, unit tests,
 // the integration tests against a real broker and registry, then the
 // scenarios (the Makefile's scenario-* targets, asserted). The broker and
-// registry are the lab harness's choice (scripts/harness/infrastructure.ts:
-// the variables, Testcontainers or the local stack); a local stack it started
-// is stopped afterwards.
+// registry come from KAFKA_BROKERS / SCHEMA_REGISTRY_URL, else from the local
+// stack, started here and stopped afterwards unless it was running: not from
+// Testcontainers, as the tests that stop the broker or registry run only on
+// the local stack (scripts/harness/infrastructure.ts decides).
 import { parseArgs } from 'node:util';
 import { provideInfrastructure } from './harness/infrastructure.ts';
 import { runAttached } from './harness/run-command.ts';
@@ -48,7 +49,7 @@ try {
     if (values.unit) {
       await phase('unit tests', () => nodeTest(['tests/unit/**/*.test.ts'], process.env));
     } else {
-      ({ release } = await provideInfrastructure());
+      ({ release } = await provideInfrastructure({ testcontainers: false }));
       await phase('unit and integration tests', () =>
         nodeTest(['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'], process.env),
       );

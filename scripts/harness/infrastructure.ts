@@ -66,9 +66,9 @@ async function resolveInfrastructure(testcontainers: boolean): Promise<Infrastru
   if (testcontainers) {
     const docker = await dockerForTestcontainers();
     if (docker.answers) return composeInfrastructure(docker.host);
-    console.log(`# lab harness: local stack, as Testcontainers found no Docker engine (${docker.reason})`);
+    console.error(`# lab harness: local stack, as Testcontainers found no Docker engine (${docker.reason})`);
   } else {
-    console.log('# lab harness: local stack (no KAFKA_BROKERS / SCHEMA_REGISTRY_URL)');
+    console.error('# lab harness: local stack (no KAFKA_BROKERS / SCHEMA_REGISTRY_URL)');
   }
   const stack = await stackUp();
   return {
@@ -104,7 +104,7 @@ async function composeInfrastructure(host: string): Promise<Infrastructure> {
   const kafkaPort = await freePort();
   let registryPort = await freePort();
   while (registryPort === kafkaPort) registryPort = await freePort();
-  console.log(
+  console.error(
     `# lab harness: Testcontainers (Docker answers), compose.yaml's ${INFRASTRUCTURE_SERVICES.join(', ')} on ${host}`,
   );
   await new DockerComposeEnvironment(fileURLToPath(new URL('../../', import.meta.url)), 'compose.yaml')
