@@ -4,7 +4,6 @@
 // another kafkajs), Kafka's Java perf tools, and the committed offsets that
 // tell when a consumer group has finished.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +17,7 @@ import { StatsReader } from '../../services/lib/stats-reader.ts';
 import { retryTopicName } from '../../services/lib/topics.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
 import { caughtUp } from '../harness/group-progress.ts';
+import { ServiceProcess } from '../harness/lab.ts';
 import { labTopicEnv, labTopics, uniqueName, type LabTopics } from '../harness/lab-topics.ts';
 import { KAFKA_CLASSPATH } from '../harness/local-stack.ts';
 import { perSecond } from './measure.ts';
@@ -81,61 +81,20 @@ export async function stopAllChildren(timeoutMs: number): Promise<void> {
   await Promise.race([Promise.all(exits), sleep(timeoutMs)]);
 }
 
-/** A Node service started by a benchmark, its output in a log file and its pino lines kept as they come. */
-export class ServiceChild {
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The service's pino lines (JSON), in order. */
-  readonly logLines: Record<string, unknown>[] = [];
-
+/**
+ * A Node service started by a benchmark: the harness's ServiceProcess (its
+ * output in a log file here), with what a benchmark measures of it.
+ */
+export class BenchService extends ServiceProcess {
   constructor(
-    readonly child: ChildProcess,
-    readonly logFile: string,
+    child: ChildProcess,
+    logFile: string,
     readonly profileDir: string | undefined,
-    readonly command: string,
+    command: string,
   ) {
+    super(child, { logFile, command });
     running.add(child);
-    const log = createWriteStream(logFile);
-    for (const stream of [child.stdout, child.stderr]) {
-      stream?.pipe(log, { end: false });
-      let partial = '';
-      stream?.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString('utf8')).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) this.keep(line);
-      });
-    }
-    // 'close' comes after the child's output streams have ended, so every
-    // line is in logLines and handed to the log file by then.
-    this.exited = new Promise((resolve) =>
-      child.once('close', (code, signal) => {
-        running.delete(child);
-        log.end(() => resolve({ code, signal }));
-      }),
-    );
-  }
-
-  private keep(line: string): void {
-    if (!line.startsWith('{')) return;
-    try {
-      this.logLines.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // Not a pino line.
-    }
-  }
-
-  async waitForLog(msg: RegExp, timeoutMs: number): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.logLines.find((line) => msg.test(String(line.msg)));
-      if (found) return found;
-      if (this.child.exitCode !== null)
-        throw new Error(
-          `${this.command} exited with ${this.child.exitCode} before logging ${msg}; see ${this.logFile}`,
-        );
-      if (Date.now() > deadline)
-        throw new Error(`${this.command} did not log ${msg} within ${timeoutMs} ms; see ${this.logFile}`);
-      await sleep(50);
-    }
+    void this.exited.then(() => running.delete(child));
   }
 
   /** User + system CPU time the process has used so far, in ms (Linux /proc). */
@@ -149,16 +108,7 @@ export class ServiceChild {
 
   /** What child-hooks.ts wrote at exit: the kafkajs loaded and the CPU used. */
   usage(): ChildUsage | undefined {
-    return this.logLines.find((entry) => entry.msg === 'bench-usage') as ChildUsage | undefined;
-  }
-
-  /** SIGTERM (the services stop gracefully and write their CPU profile), SIGKILL after a deadline. */
-  async stop(timeoutMs = 20_000): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    await this.exited;
-    clearTimeout(timer);
+    return this.logs(/^bench-usage$/)[0] as ChildUsage | undefined;
   }
 
   /** The .cpuprofile files the process wrote (after it exited). */
@@ -174,11 +124,11 @@ export interface ProduceResult {
   ratePerSecond: number;
   cpuMs: number;
   command: string;
-  child: ServiceChild;
+  child: BenchService;
 }
 
 export interface PipelineRun extends DrainResult {
-  child: ServiceChild;
+  child: BenchService;
   /** Orders per second from joining the group until the orders topic was committed to its end. */
   rate: number;
   /** CPU the consumer used while idle (caught up, no new records) for idleMs, when asked. */
@@ -204,7 +154,7 @@ export class BenchLab {
   readonly topics: LabTopics['topics'];
   /** Extra topics a benchmark created itself (deleted with the rest). */
   private readonly extraTopics: string[] = [];
-  private readonly children: ServiceChild[] = [];
+  private readonly children: BenchService[] = [];
   private admin: Admin | undefined;
   private statsReader: StatsReader | undefined;
   /** The lab's topic-init settings: its variables over the defaults (partitions, retries). */
@@ -281,7 +231,7 @@ export class BenchLab {
   }
 
   /** Starts a Node entrypoint (relative to the repository root) with the lab's variables. */
-  async spawnNode(entrypoint: string, options: NodeOptions): Promise<ServiceChild> {
+  async spawnNode(entrypoint: string, options: NodeOptions): Promise<BenchService> {
     const logDir = join(this.env.workDir, 'logs');
     await mkdir(logDir, { recursive: true });
     const profileDir = this.env.profile
@@ -307,7 +257,7 @@ export class BenchLab {
       env: { PATH: process.env.PATH, ...this.connection, ...variables },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const service = new ServiceChild(child, join(logDir, `${this.prefix}-${options.label}.log`), profileDir, command);
+    const service = new BenchService(child, join(logDir, `${this.prefix}-${options.label}.log`), profileDir, command);
     this.children.push(service);
     return service;
   }
@@ -317,7 +267,7 @@ export class BenchLab {
     const args = Object.entries({ interval: 0, ...flags }).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
     const child = await this.spawnNode('services/producer/main.ts', { ...options, args });
     const { code } = await child.exited;
-    const done = child.logLines.find((line) => line.msg === 'done');
+    const [done] = child.logs(/^done$/);
     if (code !== 0 || done === undefined) throw new Error(`the producer failed (exit ${code}); see ${child.logFile}`);
     const usage = child.usage();
     return {
@@ -346,7 +296,7 @@ export class BenchLab {
     ];
     const child = await this.spawnNode('scripts/bench/kafkajs-floor.ts', { label: options.label, args });
     const { code } = await child.exited;
-    const line = child.logLines.find((entry) => entry.msg === 'floor');
+    const [line] = child.logs(/^floor$/);
     if (code !== 0 || line === undefined)
       throw new Error(`kafkajs-floor.ts --mode ${mode} failed (exit ${code}); see ${child.logFile}`);
     return { rate: (Number(line.records) * 1000) / Number(line.ms), command: child.command };
@@ -366,7 +316,7 @@ export class BenchLab {
    */
   async drain(
     options: Omit<NodeOptions, 'args'> & { group: string; timeoutMs: number },
-  ): Promise<DrainResult & { child: ServiceChild }> {
+  ): Promise<DrainResult & { child: BenchService }> {
     const child = await this.spawnNode('services/consumer/main.ts', {
       ...options,
       env: { CONSUMER_GROUP: options.group, ...options.env },

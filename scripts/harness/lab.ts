@@ -2,6 +2,7 @@
 // registry, the real producer and consumer entrypoints as child processes, and
 // readers for what they leave in Kafka (DLQ records, order stats, offsets).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import type { Admin, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { loadConfig, serviceSpecs } from '../../services/lib/config.ts';
 import { createKafka } from '../../services/lib/kafka.ts';
@@ -43,35 +44,80 @@ export async function waitUntil<T>(
   }
 }
 
+/**
+ * A service (or script) run as a child process: its output kept (and, with
+ * `logFile`, written there as it comes), its pino lines parsed as they
+ * complete, from stdout and stderr alike.
+ */
 export class ServiceProcess {
   /** stdout and stderr as they came, for a failure message. */
   output = '';
   /** stdout alone: the log lines (and a script's result), never cut by a write to stderr. */
   stdout = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The command line, for messages (empty when not given). */
+  readonly command: string;
+  readonly logFile: string | undefined;
+  private readonly logLines: Record<string, unknown>[] = [];
 
-  constructor(readonly child: ChildProcess) {
-    // Decoded as a stream: a character split between two chunks stays whole.
-    child.stdout?.setEncoding('utf8');
-    child.stderr?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk) => {
-      this.output += chunk;
-      this.stdout += chunk;
-    });
-    child.stderr?.on('data', (chunk) => (this.output += chunk));
+  constructor(
+    readonly child: ChildProcess,
+    options: { command?: string; logFile?: string } = {},
+  ) {
+    this.command = options.command ?? '';
+    this.logFile = options.logFile;
+    const file = this.logFile === undefined ? undefined : createWriteStream(this.logFile);
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null) continue;
+      // Decoded as a stream: a character split between two chunks stays whole.
+      stream.setEncoding('utf8');
+      let partial = '';
+      stream.on('data', (chunk: string) => {
+        this.output += chunk;
+        if (stream === child.stdout) this.stdout += chunk;
+        file?.write(chunk);
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) this.keep(line);
+      });
+    }
     // 'close', not 'exit': the process may exit before its last output has
     // been read (a producer's ground truth is one line of hundreds of KB).
-    this.exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      child.on('close', (code, signal) => {
+        if (file === undefined) resolve({ code, signal });
+        else file.end(() => resolve({ code, signal }));
+      }),
+    );
   }
 
-  /** Log lines (pino JSON) whose msg matches; a line still being written (no newline yet) is not read. */
+  private keep(line: string): void {
+    if (!line.startsWith('{')) return;
+    try {
+      this.logLines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // Not a pino line.
+    }
+  }
+
+  /** Log lines (pino JSON, complete ones) whose msg matches. */
   logs(msg: RegExp): Record<string, unknown>[] {
-    const complete = this.stdout.slice(0, this.stdout.lastIndexOf('\n') + 1);
-    return complete
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((entry) => msg.test(String(entry.msg)));
+    return this.logLines.filter((entry) => msg.test(String(entry.msg)));
+  }
+
+  /** The first log line whose msg matches, once there is one; fails as soon as the process exits without it. */
+  async waitForLog(msg: RegExp, timeoutMs: number): Promise<Record<string, unknown>> {
+    const name = this.command || 'the process';
+    const where = this.logFile === undefined ? '' : `; see ${this.logFile}`;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [found] = this.logs(msg);
+      if (found !== undefined) return found;
+      if (this.child.exitCode !== null)
+        throw new Error(`${name} exited with ${this.child.exitCode} before logging ${msg}${where}`);
+      if (Date.now() > deadline) throw new Error(`${name} did not log ${msg} within ${timeoutMs} ms${where}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** For a wait that failed: throws its error again with the end of the service's output, to see why. */
@@ -103,6 +149,15 @@ export class ServiceProcess {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child.kill(signal);
+  }
+
+  /** SIGTERM (a service stops gracefully), SIGKILL after a deadline; resolves once it has exited. */
+  async stop(timeoutMs = 20_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
   }
 }
 
