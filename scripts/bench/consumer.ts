@@ -72,7 +72,7 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
   try {
     await lab.start();
     env.say(`consumer: producing ${formatCount(options.records)} orders`);
-    const produced = await lab.produce({ count: options.records, seed: SEED }, { label: 'fill' });
+    const produced = await lab.produceTimed({ count: options.records, seed: SEED }, { label: 'fill' });
     result.commands.push(produced.command);
 
     const variants = [{}, ...options.variants];

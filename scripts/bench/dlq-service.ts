@@ -119,7 +119,8 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
   );
   const lab = new BenchLab(env, 'dlq');
   try {
-    const { schemaId } = await lab.start();
+    await lab.start();
+    const { schemaId } = lab;
     env.say(`dlq: writing ${formatCount(options.records)} dead letters`);
     await fillDlq(lab, env, schemaId, options.records);
 

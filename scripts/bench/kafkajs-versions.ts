@@ -51,7 +51,7 @@ export async function benchKafkajsVersions(env: BenchEnvironment, options: Versi
     await lab.start();
     for (let run = 1; run <= options.repeats; run += 1) {
       for (const variant of variants) {
-        const produced = await lab.produce(
+        const produced = await lab.produceTimed(
           { count: options.records, seed: run },
           { label: `producer-${variant.version}-${run}`, kafkajsDir: variant.dir },
         );

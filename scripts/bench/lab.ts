@@ -10,15 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
 import { loadConfig, serviceSpecs, type ServiceConfig } from '../../services/lib/config.ts';
-import { createKafka } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import type { StatsView } from '../../services/lib/order-stats.ts';
-import { StatsReader } from '../../services/lib/stats-reader.ts';
-import { retryTopicName } from '../../services/lib/topics.ts';
-import { runTopicInit } from '../../services/topic-init/init.ts';
 import { caughtUp } from '../harness/group-progress.ts';
-import { ServiceProcess } from '../harness/lab.ts';
-import { labTopicEnv, labTopics, uniqueName, type LabTopics } from '../harness/lab-topics.ts';
+import { Lab, ServiceProcess } from '../harness/lab.ts';
+import { labTopicEnv } from '../harness/lab-topics.ts';
 import { KAFKA_CLASSPATH } from '../harness/local-stack.ts';
 import { perSecond } from './measure.ts';
 
@@ -147,27 +143,24 @@ export interface DrainResult {
   cpuMs: number;
 }
 
-export class BenchLab {
-  private readonly names: LabTopics;
-  readonly prefix: string;
-  readonly group: string;
-  readonly topics: LabTopics['topics'];
+/**
+ * The harness's Lab for a benchmark: its services' output goes to log files
+ * (and CPU profiles with --profile), the producer and consumer are timed, and
+ * its topics and groups are deleted when it stops.
+ */
+export class BenchLab extends Lab {
   /** Extra topics a benchmark created itself (deleted with the rest). */
   private readonly extraTopics: string[] = [];
-  private readonly children: BenchService[] = [];
-  private admin: Admin | undefined;
-  private statsReader: StatsReader | undefined;
   /** The lab's topic-init settings: its variables over the defaults (partitions, retries). */
   readonly topicConfig: ServiceConfig<'topic-init'>;
 
   constructor(
-    readonly env: BenchEnvironment,
+    readonly bench: BenchEnvironment,
     readonly name: string,
     /** Service variables every child of this lab gets (RETRY_MODE, MAX_RETRIES, ...). */
-    readonly settings: Record<string, string> = {},
+    settings: Record<string, string> = {},
   ) {
-    this.names = labTopics(uniqueName(`bench-${name}`));
-    ({ prefix: this.prefix, group: this.group, topics: this.topics } = this.names);
+    super(settings, `bench-${name}`);
     this.topicConfig = loadConfig(serviceSpecs['topic-init'], { ...this.connection, ...this.serviceEnv });
   }
 
@@ -176,66 +169,48 @@ export class BenchLab {
     return { ...labTopicEnv(this.names), ...this.settings };
   }
 
-  get retryTopics(): string[] {
-    return Array.from({ length: this.topicConfig.MAX_RETRIES }, (_, i) => retryTopicName(this.topics.orders, i + 1));
-  }
-
   /** Partitions of the lab's orders (and DLQ) topic. */
   get partitions(): number {
     return this.topicConfig.ORDERS_PARTITIONS;
   }
 
   private get connection(): Record<string, string> {
-    return { KAFKA_BROKERS: this.env.brokers.join(','), SCHEMA_REGISTRY_URL: this.env.registryUrl };
-  }
-
-  /** Creates the lab's topics and registers the schema (topic-init, as the services expect them). */
-  async start(): Promise<{ schemaId: number }> {
-    const { schemaId } = await runTopicInit(this.topicConfig, logger);
-    const kafka = createKafka({ brokers: this.env.brokers, clientId: `bench-${this.prefix}`, logger });
-    this.admin = kafka.admin();
-    await this.admin.connect();
-    this.statsReader = new StatsReader(kafka, this.admin, this.topics.stats, logger);
-    await this.statsReader.start();
-    return { schemaId };
-  }
-
-  get kafkaAdmin(): Admin {
-    if (this.admin === undefined) throw new Error('BenchLab.start() first');
-    return this.admin;
+    return { KAFKA_BROKERS: this.bench.brokers.join(','), SCHEMA_REGISTRY_URL: this.bench.registryUrl };
   }
 
   async createTopic(topic: string, numPartitions: number): Promise<void> {
-    await this.kafkaAdmin.createTopics({
+    await this.admin.createTopics({
       topics: [{ topic, numPartitions, replicationFactor: 1 }],
       waitForLeaders: true,
     });
     this.extraTopics.push(topic);
   }
 
-  /** Stops every child, deletes the lab's topics. */
-  async stop(): Promise<void> {
-    await Promise.all(this.children.map((child) => child.stop()));
-    await this.statsReader?.stop();
-    if (this.admin === undefined) return;
-    const topics = [...Object.values(this.topics), ...this.retryTopics, ...this.extraTopics];
-    const present = new Set(await this.admin.listTopics());
-    await this.admin.deleteTopics({ topics: topics.filter((topic) => present.has(topic)) }).catch((error: Error) => {
-      this.env.say(`could not delete the topics of ${this.prefix}: ${error.message}`);
+  /** Stops every child gracefully first (a profiled service writes its profile on SIGTERM). */
+  override async stop(): Promise<void> {
+    await Promise.all(this.processes.map((child) => child.stop()));
+    await super.stop();
+  }
+
+  /** A benchmark leaves nothing behind: its topics and its groups' committed offsets are deleted. */
+  protected override async cleanUp(admin: Admin): Promise<void> {
+    const topics = [...Object.values(this.topics), ...this.retryTopics(), ...this.extraTopics];
+    const present = new Set(await admin.listTopics());
+    await admin.deleteTopics({ topics: topics.filter((topic) => present.has(topic)) }).catch((error: Error) => {
+      this.bench.say(`could not delete the topics of ${this.prefix}: ${error.message}`);
     });
-    // The consumer groups' committed offsets too (every group of the lab starts with its prefix).
-    const { groups } = await this.admin.listGroups();
+    // Every group of the lab starts with its prefix.
+    const { groups } = await admin.listGroups();
     const mine = groups.map((g) => g.groupId).filter((id) => id.startsWith(this.prefix));
-    if (mine.length > 0) await this.admin.deleteGroups(mine).catch(() => undefined);
-    await this.admin.disconnect();
+    if (mine.length > 0) await admin.deleteGroups(mine).catch(() => undefined);
   }
 
   /** Starts a Node entrypoint (relative to the repository root) with the lab's variables. */
   async spawnNode(entrypoint: string, options: NodeOptions): Promise<BenchService> {
-    const logDir = join(this.env.workDir, 'logs');
+    const logDir = join(this.bench.workDir, 'logs');
     await mkdir(logDir, { recursive: true });
-    const profileDir = this.env.profile
-      ? join(this.env.workDir, 'profiles', `${this.name}-${options.label}`)
+    const profileDir = this.bench.profile
+      ? join(this.bench.workDir, 'profiles', `${this.name}-${options.label}`)
       : undefined;
     const nodeArgs = [
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
@@ -258,12 +233,15 @@ export class BenchLab {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const service = new BenchService(child, join(logDir, `${this.prefix}-${options.label}.log`), profileDir, command);
-    this.children.push(service);
+    this.processes.push(service);
     return service;
   }
 
   /** Runs the real producer (services/producer/main.ts) to the end; its own log says how long sending took. */
-  async produce(flags: Record<string, string | number>, options: Omit<NodeOptions, 'args'>): Promise<ProduceResult> {
+  async produceTimed(
+    flags: Record<string, string | number>,
+    options: Omit<NodeOptions, 'args'>,
+  ): Promise<ProduceResult> {
     const args = Object.entries({ interval: 0, ...flags }).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
     const child = await this.spawnNode('services/producer/main.ts', { ...options, args });
     const { code } = await child.exited;
@@ -304,7 +282,7 @@ export class BenchLab {
 
   /** Records in a topic (end minus start offsets, all partitions). */
   async recordCount(topic: string): Promise<number> {
-    const offsets = await this.kafkaAdmin.fetchTopicOffsets(topic);
+    const offsets = await this.admin.fetchTopicOffsets(topic);
     return offsets.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
   }
 
@@ -334,12 +312,9 @@ export class BenchLab {
         await sleep(50);
       }
     };
-    const ordersDoneAt = await until('the orders topic', () =>
-      caughtUp(this.kafkaAdmin, options.group, this.topics.orders),
-    );
+    const ordersDoneAt = await until('the orders topic', () => caughtUp(this.admin, options.group, this.topics.orders));
     const allDoneAt = await until('the retry topics', async () => {
-      for (const topic of this.retryTopics)
-        if (!(await caughtUp(this.kafkaAdmin, options.group, topic, 1))) return false;
+      for (const topic of this.retryTopics()) if (!(await caughtUp(this.admin, options.group, topic, 1))) return false;
       return true;
     });
     const cpuMs = await child.cpuMs();
@@ -378,11 +353,9 @@ export class BenchLab {
 
   /** The aggregate of `group` once it counts `expectedCount` orders (or what it holds after `timeoutMs`). */
   async aggregate(group: string, expectedCount: number, timeoutMs = 30_000): Promise<StatsView> {
-    const reader = this.statsReader;
-    if (reader === undefined) throw new Error('BenchLab.start() first');
     const deadline = Date.now() + timeoutMs;
-    while (reader.view(group).count < expectedCount && Date.now() < deadline) await sleep(100);
-    return reader.view(group);
+    while (this.stats(group).count < expectedCount && Date.now() < deadline) await sleep(100);
+    return this.stats(group);
   }
 }
 

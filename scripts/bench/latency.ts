@@ -65,7 +65,8 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
   const producer = kafka.producer(PRODUCER_SETTINGS);
   let reader: TopicFollower | undefined;
   try {
-    const { schemaId } = await lab.start();
+    await lab.start();
+    const { schemaId } = lab;
     const consumer = await lab.spawnNode('services/consumer/main.ts', { label: 'consumer' });
     result.commands.push(consumer.command);
     await consumer.waitForLog(/joined the consumer group/, 60_000);
@@ -73,7 +74,7 @@ export async function benchLatency(env: BenchEnvironment, options: LatencyOption
     const seen: StatsSeen[][] = Array.from({ length: lab.partitions }, () => []);
     reader = new TopicFollower(
       kafka,
-      lab.kafkaAdmin,
+      lab.admin,
       lab.topics.stats,
       'bench-latency-reader',
       async ({ batch }) => {

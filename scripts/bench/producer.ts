@@ -98,7 +98,8 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
   );
   const lab = new BenchLab(env, 'producer');
   try {
-    const { schemaId } = await lab.start();
+    await lab.start();
+    const { schemaId } = lab;
     const size = await orderRecordSize(env.registryUrl, schemaId);
     const recordSize = Math.round(size.valueBytes);
     const perfTopic = `${lab.prefix}-perf`;
@@ -112,7 +113,10 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
         `producer: run ${run}/${options.repeats}, ${formatCount(options.records)} orders through ` +
           `services/producer/main.ts`,
       );
-      const produced = await lab.produce({ count: options.records, seed: SEED + run }, { label: `producer-${run}` });
+      const produced = await lab.produceTimed(
+        { count: options.records, seed: SEED + run },
+        { label: `producer-${run}` },
+      );
       ours.push({ rate: produced.ratePerSecond, cpuMs: produced.cpuMs });
       if (run === 1) result.commands.push(produced.command);
       env.say(`producer: ${formatCount(produced.ratePerSecond)} orders/s; now ProducerPerformance`);

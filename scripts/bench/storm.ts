@@ -50,7 +50,7 @@ async function runScenario(
     await lab.start();
     const transient = storm ? Math.round(records * options.transientShare) : 0;
     const healthy = records - transient;
-    await lab.produce({ count: healthy, transient, 'fail-times': 1, seed: 5 }, { label: 'fill' });
+    await lab.produceTimed({ count: healthy, transient, 'fail-times': 1, seed: 5 }, { label: 'fill' });
     env.say(
       `storm: ${mode}, ${storm ? `${formatCount(transient)} of ${formatCount(records)} orders failing once` : 'clean'}`,
     );

@@ -1,6 +1,7 @@
-// A lab per test or scenario: its own topics (unique prefix) on the real broker and
-// registry, the real producer and consumer entrypoints as child processes, and
-// readers for what they leave in Kafka (DLQ records, order stats, offsets).
+// A lab per test, scenario or benchmark (scripts/bench/lab.ts's BenchLab
+// extends it): its own topics (unique prefix) on the real broker and registry,
+// the real producer and consumer entrypoints as child processes, and readers
+// for what they leave in Kafka (DLQ records, order stats, offsets).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { Admin, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
@@ -15,7 +16,7 @@ import { retryTopicName } from '../../services/lib/topics.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
 import { runTopicInit } from '../../services/topic-init/init.ts';
 import { caughtUp } from './group-progress.ts';
-import { labTopicEnv, labTopics, uniqueName } from './lab-topics.ts';
+import { labTopicEnv, labTopics, uniqueName, type LabTopics } from './lab-topics.ts';
 import { infrastructure, type Infrastructure } from './infrastructure.ts';
 
 const logger = createLogger('test', 'warn');
@@ -170,10 +171,10 @@ export interface DeadLetter {
 }
 
 export class Lab {
-  private readonly names = labTopics(uniqueName('it-lab'));
-  readonly prefix = this.names.prefix;
-  readonly group = this.names.group;
-  readonly topics = this.names.topics;
+  protected readonly names: LabTopics;
+  readonly prefix: string;
+  readonly group: string;
+  readonly topics: LabTopics['topics'];
   private kafka!: Kafka;
   private producer: Producer | undefined;
   private serde: Serde | undefined;
@@ -182,9 +183,16 @@ export class Lab {
   admin!: Admin;
   infra!: Infrastructure;
   private statsReader!: StatsReader;
-  private readonly processes: ServiceProcess[] = [];
+  protected readonly processes: ServiceProcess[] = [];
 
-  constructor(readonly settings: Record<string, string> = {}) {}
+  /** `settings`: service variables every process of the lab gets; `kind`: its names' prefix (it-, bench-...). */
+  constructor(
+    readonly settings: Record<string, string> = {},
+    kind = 'it-lab',
+  ) {
+    this.names = labTopics(uniqueName(kind));
+    ({ prefix: this.prefix, group: this.group, topics: this.topics } = this.names);
+  }
 
   get env(): Record<string, string> {
     return {
@@ -211,8 +219,12 @@ export class Lab {
     await Promise.all(this.processes.map((p) => p.exited));
     await this.statsReader?.stop();
     await this.producer?.disconnect();
+    if (this.admin !== undefined) await this.cleanUp(this.admin);
     await this.admin?.disconnect();
   }
+
+  /** What a lab leaves behind on the broker when it stops: its topics and groups stay (a failed test's evidence). */
+  protected async cleanUp(_admin: Admin): Promise<void> {}
 
   spawn(entrypoint: string, env: Record<string, string> = {}, args: string[] = []): ServiceProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', entrypoint, ...args], {
@@ -279,8 +291,9 @@ export class Lab {
     }
   }
 
-  stats(): StatsView {
-    return this.statsReader.view(this.group);
+  /** The aggregate of the lab's group (or of another group on the lab's topics). */
+  stats(group = this.group): StatsView {
+    return this.statsReader.view(group);
   }
 
   /** All committed DLQ records, read from the beginning with a throwaway group. */
