@@ -17,6 +17,7 @@ import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../lib/logger.ts';
 import { backoffDelay, wait, type BackoffPolicy } from '../lib/retry.ts';
 import type { Serde } from '../lib/serde.ts';
+import { BlockingRetries, type RecordAt } from './blocking-retries.ts';
 import { asError } from './classify.ts';
 import { deadLetter, decide, type Decision, type DecideOptions } from './decide.ts';
 import type { Destinations } from './destinations.ts';
@@ -51,20 +52,9 @@ export interface ProcessorOptions {
 /** The handler stopped early (shutdown); the unfinished record stays uncommitted. */
 class Interrupted extends Error {}
 
-/** A record waiting in place (blocking mode) for its next attempt. */
-interface Waiting {
-  attempt: number;
-  dueAt: number;
-}
-
 export class OrderProcessor {
   private readonly lanes = new Map<string, Promise<PartitionLane>>();
-  /**
-   * Blocking mode's retry state, by `topic/partition/offset`. It lives in
-   * memory: after a restart or a rebalance a record starts its attempts
-   * again, so an order may get more retries than MAX_RETRIES, never fewer.
-   */
-  private readonly waiting = new Map<string, Waiting>();
+  private readonly blockingRetries = new BlockingRetries();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   /** The lanes of the previous assignment being closed (resolved when there are none). */
   private closing: Promise<void> = Promise.resolve();
@@ -90,7 +80,7 @@ export class OrderProcessor {
   closeLanes(): Promise<void> {
     const lanes = [...this.lanes.values()];
     this.lanes.clear();
-    this.waiting.clear();
+    this.blockingRetries.clear();
     const closing = Promise.all(lanes.map(async (lane) => (await lane.catch(() => undefined))?.close()));
     this.closing = closing.then(() => undefined);
     return this.closing;
@@ -203,7 +193,7 @@ export class OrderProcessor {
         resolveOffset(message.offset);
         continue;
       }
-      const key = waitingKey(batch.topic, batch.partition, message);
+      const record = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       let envelope: Envelope | MalformedEnvelopeError;
       try {
         envelope = this.options.retryTopics.envelope(batch.topic, batch.partition, message);
@@ -215,7 +205,7 @@ export class OrderProcessor {
       // place holds everything behind it: either way nothing more of this
       // partition is due before it. Pause the partition until then; the
       // consumer's other partitions keep flowing meanwhile.
-      const dueAt = (envelope instanceof Error ? undefined : envelope.dueAt) ?? this.waiting.get(key)?.dueAt;
+      const dueAt = (envelope instanceof Error ? undefined : envelope.dueAt) ?? this.blockingRetries.dueAt(record);
       if (dueAt !== undefined && dueAt > Date.now()) {
         await commit();
         this.pausePartition(payload, dueAt);
@@ -230,7 +220,7 @@ export class OrderProcessor {
         decision = { ...deadLetter(message, origin, 'invalid', 1, envelope, this.decideOptions), failure };
       } else {
         for (let outages = 1; ; outages += 1) {
-          decision = await this.decide(message, envelope, key);
+          decision = await this.decide(message, envelope, record);
           if (decision.kind !== 'infrastructure') break;
           // Not the order's fault: wait (capped), keep the attempt count.
           await commit();
@@ -250,7 +240,7 @@ export class OrderProcessor {
         this.pausePartition(payload, decision.dueAt);
         return;
       }
-      this.waiting.delete(key);
+      this.blockingRetries.settled(record);
       if (!pending.tryAdd(decision, message.offset)) {
         await commit();
         pending.tryAdd(decision, message.offset);
@@ -261,10 +251,10 @@ export class OrderProcessor {
   }
 
   /** decide(), with its log line and blocking mode's retry state; commits nothing. */
-  private async decide(message: KafkaMessage, envelope: Envelope, key: string): Promise<Decision> {
+  private async decide(message: KafkaMessage, envelope: Envelope, record: RecordAt): Promise<Decision> {
     const { logger, metrics } = this.options;
     const { origin } = envelope;
-    const attempt = this.waiting.get(key)?.attempt ?? envelope.attemptsBefore + 1;
+    const attempt = this.blockingRetries.attemptOf(record, envelope.attemptsBefore + 1);
     const decision = await decide(message, origin, attempt, this.decideOptions);
     const log = { topic: origin.topic, partition: origin.partition, offset: origin.offset, attempt };
     switch (decision.kind) {
@@ -280,7 +270,7 @@ export class OrderProcessor {
       case 'deferred':
         metrics.retried.inc();
         logger.info({ ...log, ...decision.failure, delayMs: decision.delayMs }, 'transient failure; retrying in place');
-        this.waiting.set(key, { attempt: attempt + 1, dueAt: decision.dueAt });
+        this.blockingRetries.failed(record, attempt, decision.dueAt);
         break;
     }
     return decision;
@@ -341,8 +331,4 @@ export class OrderProcessor {
 
 function ownOrigin(topic: string, partition: number, message: KafkaMessage): Origin {
   return { topic, partition, offset: message.offset, timestamp: message.timestamp };
-}
-
-function waitingKey(topic: string, partition: number, message: KafkaMessage): string {
-  return `${topic}/${partition}/${message.offset}`;
 }

@@ -1,0 +1,51 @@
+// Blocking mode's retry state: a record that failed transiently waits in
+// place, holding everything behind it in its partition, until its next
+// attempt is due. The state lives in memory: after a restart or a rebalance a
+// record starts its attempts again, so an order may get more retries than
+// MAX_RETRIES, never fewer.
+
+/** A record by where it was read. */
+export interface RecordAt {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+interface Waiting {
+  /** The attempt to make next (2 after the first failed). */
+  attempt: number;
+  dueAt: number;
+}
+
+export class BlockingRetries {
+  private readonly waiting = new Map<string, Waiting>();
+
+  /** The attempt to make now: the next one when the record waits here, else `otherwise`. */
+  attemptOf(record: RecordAt, otherwise: number): number {
+    return this.waiting.get(key(record))?.attempt ?? otherwise;
+  }
+
+  /** When the record's next attempt is due, if it waits here. */
+  dueAt(record: RecordAt): number | undefined {
+    return this.waiting.get(key(record))?.dueAt;
+  }
+
+  /** The record's `attempt`-th attempt failed; the next is due at `dueAt`. */
+  failed(record: RecordAt, attempt: number, dueAt: number): void {
+    this.waiting.set(key(record), { attempt: attempt + 1, dueAt });
+  }
+
+  /** The record has its outcome (counted, dead-lettered, sent on): it waits no more. */
+  settled(record: RecordAt): void {
+    this.waiting.delete(key(record));
+  }
+
+  /** After a rebalance the partitions' state is restored from Kafka; nothing waits any more. */
+  clear(): void {
+    this.waiting.clear();
+  }
+}
+
+function key({ topic, partition, offset }: RecordAt): string {
+  return `${topic}/${partition}/${offset}`;
+}
