@@ -4,11 +4,9 @@
 // record starts its attempts again, so an order may get more retries than
 // MAX_RETRIES, never fewer.
 
-/** A record by where it was read. */
-export interface RecordAt {
-  topic: string;
-  partition: number;
-  offset: string;
+/** A record by where it was read, as the key its state is kept under (made once per record). */
+export function recordKey(topic: string, partition: number, offset: string): string {
+  return `${topic}/${partition}/${offset}`;
 }
 
 interface Waiting {
@@ -21,31 +19,27 @@ export class BlockingRetries {
   private readonly waiting = new Map<string, Waiting>();
 
   /** The attempt to make now: the next one when the record waits here, else `otherwise`. */
-  attemptOf(record: RecordAt, otherwise: number): number {
-    return this.waiting.get(key(record))?.attempt ?? otherwise;
+  attemptOf(record: string, otherwise: number): number {
+    return this.waiting.get(record)?.attempt ?? otherwise;
   }
 
   /** When the record's next attempt is due, if it waits here. */
-  dueAt(record: RecordAt): number | undefined {
-    return this.waiting.get(key(record))?.dueAt;
+  dueAt(record: string): number | undefined {
+    return this.waiting.get(record)?.dueAt;
   }
 
   /** The record's `attempt`-th attempt failed; the next is due at `dueAt`. */
-  failed(record: RecordAt, attempt: number, dueAt: number): void {
-    this.waiting.set(key(record), { attempt: attempt + 1, dueAt });
+  failed(record: string, attempt: number, dueAt: number): void {
+    this.waiting.set(record, { attempt: attempt + 1, dueAt });
   }
 
   /** The record has its outcome (counted, dead-lettered, sent on): it waits no more. */
-  settled(record: RecordAt): void {
-    this.waiting.delete(key(record));
+  settled(record: string): void {
+    this.waiting.delete(record);
   }
 
   /** After a rebalance the partitions' state is restored from Kafka; nothing waits any more. */
   clear(): void {
     this.waiting.clear();
   }
-}
-
-function key({ topic, partition, offset }: RecordAt): string {
-  return `${topic}/${partition}/${offset}`;
 }

@@ -64,7 +64,7 @@ export async function decide(
     if (kind === 'infrastructure') return { kind: 'infrastructure', error };
     const failure = { orderId, reason: error.message };
     if (kind === 'permanent' || attempt > policy.maxRetries) {
-      const failureClass = kind === 'permanent' ? deadLetterClass(error) : 'retries-exhausted';
+      const failureClass = deadLetterClass(error);
       return { ...deadLetter(message, origin, failureClass, attempt, error, options), failure };
     }
     const delayMs = backoffDelay(policy, attempt);

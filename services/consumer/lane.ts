@@ -102,11 +102,10 @@ export class PartitionLane {
       // previous owner and waits for its open transaction to be aborted.
       await (await producer.transaction()).abort();
       const committed = await committedOffset(deps.admin, deps.group, topic, partition);
-      // Read order-stats up to its last stable offset: every record visible
-      // to read_committed readers now. A record above an earlier transaction
-      // still open (another lane's) stays hidden until that one ends.
-      const end = (await deps.admin.fetchTopicOffsets(deps.statsTopic)).find((p) => p.partition === 0);
-      await deps.statsReader.readUpTo(BigInt(end?.high ?? '0'), deps.restoreTimeoutMs);
+      // Read order-stats up to its last stable offset. A record above an
+      // earlier transaction still open (another lane's) stays hidden until
+      // that one ends.
+      await deps.statsReader.readToEnd(deps.restoreTimeoutMs);
       const key = statsKey(deps.group, topic, partition);
       let stored = deps.statsReader.get(key);
       if (BigInt(stored?.nextOffset ?? '-1') < BigInt(committed)) {

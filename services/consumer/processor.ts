@@ -17,7 +17,7 @@ import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../lib/logger.ts';
 import { backoffDelay, wait, type BackoffPolicy } from '../lib/retry.ts';
 import type { Serde } from '../lib/serde.ts';
-import { BlockingRetries, type RecordAt } from './blocking-retries.ts';
+import { BlockingRetries, recordKey } from './blocking-retries.ts';
 import { asError } from './classify.ts';
 import { deadLetter, decide, type Decision, type DecideOptions } from './decide.ts';
 import type { Destinations } from './destinations.ts';
@@ -193,7 +193,7 @@ export class OrderProcessor {
         resolveOffset(message.offset);
         continue;
       }
-      const record = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+      const record = recordKey(batch.topic, batch.partition, message.offset);
       let envelope: Envelope | MalformedEnvelopeError;
       try {
         envelope = this.options.retryTopics.envelope(batch.topic, batch.partition, message);
@@ -251,7 +251,7 @@ export class OrderProcessor {
   }
 
   /** decide(), with its log line and blocking mode's retry state; commits nothing. */
-  private async decide(message: KafkaMessage, envelope: Envelope, record: RecordAt): Promise<Decision> {
+  private async decide(message: KafkaMessage, envelope: Envelope, record: string): Promise<Decision> {
     const { logger, metrics } = this.options;
     const { origin } = envelope;
     const attempt = this.blockingRetries.attemptOf(record, envelope.attemptsBefore + 1);

@@ -169,6 +169,7 @@ export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetter
     return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : undefined;
   };
   const failedAt = text(DLQ.failedAt);
+  const failureClass = text(DLQ.failureClass);
   const failedAtDate = failedAt === undefined ? undefined : new Date(failedAt);
   return {
     originTopic: text(DLT.originalTopic),
@@ -180,7 +181,7 @@ export function readDeadLetterHeaders(headers: IHeaders | undefined): DeadLetter
     exceptionMessage: text(DLT.exceptionMessage),
     exceptionStacktrace: text(DLT.exceptionStacktrace),
     // Dead letters written before the class `invalid` had its name say `permanent`.
-    failureClass: text(DLQ.failureClass) === 'permanent' ? 'invalid' : text(DLQ.failureClass),
+    failureClass: failureClass === 'permanent' ? 'invalid' : failureClass,
     attempts: count(DLQ.attempts),
     failedAt: failedAtDate === undefined || Number.isNaN(failedAtDate.getTime()) ? undefined : failedAtDate,
     replayCount: count(REPLAY.count) ?? 0,

@@ -2,10 +2,10 @@
 // is due, and that a settled record or a rebalance forgets it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BlockingRetries } from '../../services/consumer/blocking-retries.ts';
+import { BlockingRetries, recordKey } from '../../services/consumer/blocking-retries.ts';
 
-const record = { topic: 'orders', partition: 1, offset: '41' };
-const neighbour = { ...record, offset: '42' };
+const record = recordKey('orders', 1, '41');
+const neighbour = recordKey('orders', 1, '42');
 
 describe('BlockingRetries', () => {
   it('knows nothing of a record that has not failed: its attempt is the one given', () => {
@@ -20,7 +20,7 @@ describe('BlockingRetries', () => {
     assert.equal(retries.attemptOf(record, 1), 3);
     assert.equal(retries.dueAt(record), 1_000);
     assert.equal(retries.attemptOf(neighbour, 1), 1);
-    assert.equal(retries.dueAt({ ...record, partition: 2 }), undefined);
+    assert.equal(retries.dueAt(recordKey('orders', 2, '41')), undefined);
   });
 
   it('forgets a record once it is settled, and every record after a rebalance', () => {
