@@ -2,8 +2,8 @@
 // beginning, never committing: a TopicFollower) and keeps the latest record
 // per key. The consumer restores a partition's state from it; the DLQ service
 // serves the aggregate from it. It knows how far it has read (transaction
-// markers included), so a caller can wait until it has read up to an offset
-// (see lane.ts for what is visible there), or until a record it expects
+// markers included), so a caller can wait until it has read to the end as of
+// now (see lane.ts for what is visible there), or until a record it expects
 // shows up.
 import type { Admin, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from './logger.ts';
@@ -25,12 +25,11 @@ export class StatsReader {
   private readonly totals = new Map<string, PartitionTotals>();
   /** Product tallies by the totals key of their partition. */
   private readonly products = new Map<string, Map<string, ProductTally>>();
-  private readonly waiters = new Set<() => void>();
   private readonly follower: TopicFollower;
 
   constructor(
     kafka: Kafka,
-    admin: Admin,
+    private readonly admin: Admin,
     private readonly topic: string,
     private readonly logger: Logger,
   ) {
@@ -42,9 +41,6 @@ export class StatsReader {
       (payload) => this.read(payload),
       logger,
     );
-    this.follower.onProgress(() => {
-      for (const wake of this.waiters) wake();
-    });
   }
 
   start(): Promise<void> {
@@ -115,10 +111,13 @@ export class StatsReader {
   }
 
   /**
-   * Resolves once this reader has read the topic up to `offset` (exclusive),
-   * or rejects when the deadline passes first.
+   * Resolves once this reader has read the topic up to its last stable offset
+   * as of now (every record visible to read_committed readers now), or
+   * rejects when the deadline passes first.
    */
-  async readUpTo(offset: bigint, timeoutMs: number): Promise<void> {
+  async readToEnd(timeoutMs: number): Promise<void> {
+    const end = (await this.admin.fetchTopicOffsets(this.topic)).find((p) => p.partition === PARTITION);
+    const offset = BigInt(end?.high ?? '0');
     await this.until(
       () => this.follower.position(PARTITION) >= offset || undefined,
       timeoutMs,
@@ -158,9 +157,9 @@ export class StatsReader {
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
-        this.waiters.delete(wake);
+        stopWaking();
       };
-      this.waiters.add(wake);
+      const stopWaking = this.follower.onProgress(wake);
       wake();
     });
   }

@@ -65,9 +65,10 @@ export class TopicFollower {
     return this.positions.get(partition) ?? 0n;
   }
 
-  /** Calls `listener` after every batch read, once its position is counted. */
-  onProgress(listener: () => void): void {
+  /** Calls `listener` after every batch read, once its position is counted; returns what stops the calls. */
+  onProgress(listener: () => void): () => void {
     this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
   }
 
   /** Records between what was read and the end of each partition now (asks the broker). */
