@@ -44,11 +44,13 @@ describe('scripts/dlq-reader.ts', () => {
     assert.deepEqual(printed.map((row) => row.id).sort(), stored.sort());
     assert.equal(printed.filter((row) => row.order !== null).length, inputs.invalid, 'invalid orders decode');
     assert.ok(
-      printed.filter((row) => row.order === null).every((row) => row.valueBase64 !== null),
+      printed
+        .filter((row) => row.order === null)
+        .every((row) => typeof row.valueBase64 === 'string' && row.valueBase64 !== ''),
       'a value that does not decode is printed as base64',
     );
     assert.ok(
-      printed.every((row) => row.reason !== ''),
+      printed.every((row) => typeof row.reason === 'string' && row.reason.trim() !== ''),
       'every row says why',
     );
   });

@@ -51,7 +51,7 @@ describe('the DLQ topic deleted while the consumer runs, then recreated', () => 
 
   it('waits, skips nothing, resumes; health shows the stall; counters count each dead letter once', async () => {
     const consumer = lab.startConsumer();
-    await waitUntil('the consumer to join', () => consumer.logs(/joined the consumer group/).length > 0);
+    await consumer.waitForLog(/joined the consumer group/, 60_000);
     const [dlq] = (await lab.admin.fetchTopicMetadata({ topics: [lab.topics.dlq] })).topics;
     await lab.admin.deleteTopics({ topics: [lab.topics.dlq] });
     const truth = await lab.produce({ count: 60, invalid: 10 });

@@ -64,7 +64,7 @@ describe('offset reset, STATS_ON_OFFSET_RESET=keep (the default)', () => {
     // The decision was stored: a restart finds the aggregate in step and says nothing.
     consumer = lab.startConsumer();
     await consumer.httpPort();
-    await waitUntil('the restarted consumer to join', () => consumer.logs(/joined the consumer group/).length > 0);
+    await consumer.waitForLog(/joined the consumer group/, 60_000);
     await lab.produce({ count: 30 });
     await drainedWith(lab, consumer, 330 + rewind);
     assert.equal(consumer.logs(RESET_LOG).length, 0);
@@ -89,7 +89,7 @@ describe('offset reset, STATS_ON_OFFSET_RESET=keep (the default)', () => {
     // A stored offset short of the committed one may be a record still hidden
     // behind an open transaction: the consumer gives that the transaction
     // timeout (60 s) and some before it calls it a skip.
-    await waitUntil('the skip forward to be reported', () => consumer.logs(RESET_LOG).length > 0, 120_000);
+    await consumer.waitForLog(RESET_LOG, 120_000);
     // Orders sent after the skip on that partition are counted once it is handled.
     const after = await lab.produce({ count: 30 });
     await drainedWith(lab, consumer, start + truth.orders.length - skipped + after.orders.length);
