@@ -12,7 +12,6 @@ import type { Admin } from 'kafkajs';
 import { loadConfig, serviceSpecs, type ServiceConfig } from '../../services/lib/config.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import type { StatsView } from '../../services/lib/order-stats.ts';
-import { caughtUp } from '../harness/group-progress.ts';
 import { Lab, ServiceProcess } from '../harness/lab.ts';
 import { labTopicEnv } from '../harness/lab-topics.ts';
 import { KAFKA_CLASSPATH } from '../harness/local-stack.ts';
@@ -312,11 +311,8 @@ export class BenchLab extends Lab {
         await sleep(50);
       }
     };
-    const ordersDoneAt = await until('the orders topic', () => caughtUp(this.admin, options.group, this.topics.orders));
-    const allDoneAt = await until('the retry topics', async () => {
-      for (const topic of this.retryTopics()) if (!(await caughtUp(this.admin, options.group, topic, 1))) return false;
-      return true;
-    });
+    const ordersDoneAt = await until('the orders topic', () => this.caughtUp(this.topics.orders, 0, options.group));
+    const allDoneAt = await until('the retry topics', () => this.retryTopicsCaughtUp(options.group));
     const cpuMs = await child.cpuMs();
     return { joinedAt, ordersDoneAt, allDoneAt, cpuMs, child };
   }

@@ -330,8 +330,14 @@ export class Lab {
   }
 
   /** True once the lab's group has committed every partition of `topic` to its end (see group-progress.ts). */
-  caughtUp(topic: string, markerSlack: 0 | 1 = 0): Promise<boolean> {
-    return caughtUp(this.admin, this.group, topic, markerSlack);
+  caughtUp(topic: string, markerSlack: 0 | 1 = 0, group = this.group): Promise<boolean> {
+    return caughtUp(this.admin, group, topic, markerSlack);
+  }
+
+  /** True once `group` has committed every retry topic to its end (each ends in a commit marker). */
+  async retryTopicsCaughtUp(group = this.group): Promise<boolean> {
+    for (const topic of this.retryTopics()) if (!(await this.caughtUp(topic, 1, group))) return false;
+    return true;
   }
 
   retryTopics(): string[] {
@@ -346,9 +352,7 @@ export class Lab {
    * in a transaction (a DLQ replay): it then ends in a commit marker too.
    */
   async drained(ordersMarkerSlack: 0 | 1 = 0): Promise<boolean> {
-    if (!(await this.caughtUp(this.topics.orders, ordersMarkerSlack))) return false;
-    for (const topic of this.retryTopics()) if (!(await this.caughtUp(topic, 1))) return false;
-    return true;
+    return (await this.caughtUp(this.topics.orders, ordersMarkerSlack)) && this.retryTopicsCaughtUp();
   }
 }
 
