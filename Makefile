@@ -8,8 +8,8 @@ NODE_BIN := $(shell scripts/node24.sh)
 export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 
-.PHONY: help test test-unit typecheck lint stack-up stack-down stack-status stack-logs topic-init \
-	up down ps logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution scenario-faults \
+.PHONY: help test test-unit test-kraft typecheck lint stack-up stack-down stack-status stack-logs topic-init \
+	up down ps produce logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution scenario-faults \
 	bench bench-smoke
 
 help: ## List the targets
@@ -24,6 +24,9 @@ test: node_modules/.package-lock.json ## Typecheck, unit, integration tests and 
 
 test-unit: node_modules/.package-lock.json ## Unit tests only (no broker needed)
 	$(TSX) scripts/test.ts --unit
+
+test-kraft: node_modules/.package-lock.json ## Integration tests and scenarios on Kafka 4 in KRaft mode (4.1.1, or KAFKA_VERSION=4.x)
+	KAFKA_VERSION=$(or $(filter 4.%,$(KAFKA_VERSION)),4.1.1) $(TSX) scripts/test.ts --integration
 
 typecheck: node_modules/.package-lock.json ## TypeScript strict check
 	npx tsc --noEmit
@@ -40,14 +43,17 @@ stack-down: node_modules/.package-lock.json ## Stop the local stack (CLEAN=1 als
 stack-status: node_modules/.package-lock.json ## Show which local-stack processes run
 	$(TSX) scripts/stack.ts status
 
-stack-logs: node_modules/.package-lock.json ## Tail the local-stack logs
+stack-produce: node_modules/.package-lock.json ## Send one batch into the running lab and print what was sent (N=50, INVALID=, POISON=, TRANSIENT=)
+	$(TSX) scripts/produce.ts --count $(or $(N),50) $(if $(INVALID),--invalid $(INVALID)) $(if $(POISON),--poison $(POISON)) $(if $(TRANSIENT),--transient $(TRANSIENT))
+
+logs: node_modules/.package-lock.json ## Tail the local-stack logs
 	$(TSX) scripts/stack.ts logs
 
 topic-init: node_modules/.package-lock.json ## Create topics and register schemas against KAFKA_BROKERS / SCHEMA_REGISTRY_URL
 	$(TSX) services/topic-init/main.ts
 
-up: node_modules/.package-lock.json ## Start the lab: Compose when Docker answers, else local processes (STACK=compose|local, DEMO=1 adds a producer)
-	$(TSX) scripts/lab.ts up $(if $(STACK),--stack $(STACK)) $(if $(DEMO),--demo)
+up: node_modules/.package-lock.json ## Start the lab: Compose when Docker answers, else local processes (STACK=compose|local, PRODUCER=0, KAFKA_VERSION=4.1.1)
+	$(TSX) scripts/lab.ts up $(if $(STACK),--stack $(STACK))
 
 down: node_modules/.package-lock.json ## Stop what `make up` started (CLEAN=1 also wipes its data)
 	$(TSX) scripts/lab.ts down $(if $(CLEAN),--clean)

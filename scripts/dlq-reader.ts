@@ -10,6 +10,7 @@ import { loadConfig, serviceSpecs } from '../services/lib/config.ts';
 import { deadLetterId, readDeadLetterHeaders } from '../services/lib/dlq.ts';
 import { OrderFailure } from '../services/lib/errors.ts';
 import { createKafka } from '../services/lib/kafka.ts';
+import { withLabEndpoints } from '../services/lib/lab-endpoints.ts';
 import { createLogger } from '../services/lib/logger.ts';
 import { Serde } from '../services/lib/serde.ts';
 import { TopicFollower } from '../services/lib/topic-follower.ts';
@@ -45,11 +46,14 @@ const spec = {
   SCHEMA_REGISTRY_URL: serviceSpecs.consumer.SCHEMA_REGISTRY_URL,
   DLQ_TOPIC: serviceSpecs.consumer.DLQ_TOPIC,
 };
-const config = loadConfig(spec, {
+// Run beside `make up`'s lab without the variables, it reads that lab's DLQ, and says so first.
+const { env, note } = withLabEndpoints({
   ...process.env,
   ...(options.broker === undefined ? {} : { KAFKA_BROKERS: options.broker }),
   ...(options.topic === undefined ? {} : { DLQ_TOPIC: options.topic }),
 });
+if (note) console.error(`dlq-reader: ${note}`);
+const config = loadConfig(spec, env);
 // Its output is the dead letters (--json: one object a line), so its logs go to stderr.
 const logger = createLogger('dlq-reader', 'warn', 2);
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'dlq-reader', logger });

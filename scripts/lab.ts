@@ -5,11 +5,12 @@
 // --stack (or STACK=compose|local) forces one. down, ps and logs act on
 // whatever up started.
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  COMPOSE_FILE,
-  isActive,
+  composeFiles,
   isOneShot,
   ourServices,
   publishedPort,
@@ -19,6 +20,7 @@ import {
 } from './harness/compose-file.ts';
 import { composeCommand, dockerEngine } from './harness/docker.ts';
 import { clearLabState, readLabState, writeLabState, type LabMode, type LabState } from './harness/lab-state.ts';
+import { describeRelease, kafkaRelease } from './harness/kafka-release.ts';
 import { COMPONENTS, logTail, stackDown, stackStatus, stackUp } from './harness/local-stack.ts';
 import { localServiceStatus, localServices, startLocalServices, stopLocalServices } from './harness/local-services.ts';
 import { tailFile } from './harness/processes.ts';
@@ -27,23 +29,26 @@ import { runAttached } from './harness/run-command.ts';
 
 const USAGE = `Usage: scripts/lab.ts <command> [options]
 
-  up     [--stack compose|local] [--demo]   start the lab and wait until it is healthy
+  up     [--stack compose|local] [--no-producer]   start the lab and wait until it is healthy
   down   [--clean]                         stop what up started (--clean: also its data)
   ps                                       what runs
   logs   [service] [--lines N]             the last lines of the logs
 
 --stack defaults to $STACK, else Compose when \`docker info\` answers, else local.
---demo adds the continuous producer (profile "demo").
+KAFKA_VERSION chooses the broker: 3.9.1 (default, with ZooKeeper) or 4.x (KRaft).
+--no-producer (PRODUCER=0) leaves out the continuous producer that feeds the
+dashboard (a slow stream with a few failing orders mixed in).
 DLQ_API_TOKEN sets the token replays need; up generates one otherwise.`;
 
 const PROJECT = 'kafka-orders';
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const HEALTH_TIMEOUT_MS: Record<LabMode, number> = { compose: 180_000, local: 90_000 };
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     stack: { type: 'string', default: process.env.STACK || undefined },
-    demo: { type: 'boolean', default: false },
+    'no-producer': { type: 'boolean', default: process.env.PRODUCER === '0' },
     clean: { type: 'boolean', default: false },
     lines: { type: 'string', default: '100' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -54,13 +59,13 @@ function say(line: string): void {
   console.log(line);
 }
 
-async function compose(
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-  profiles: readonly string[] = [],
-): Promise<void> {
-  const profileArgs = profiles.flatMap((profile) => ['--profile', profile]);
-  await runAttached([...(await composeCommand()), '-p', PROJECT, '-f', COMPOSE_FILE, ...profileArgs, ...args], env);
+async function compose(state: LabState, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const release = kafkaRelease(state.kafkaVersion);
+  const fileArgs = composeFiles(release).flatMap((file) => ['-f', join(REPO_ROOT, file)]);
+  await runAttached([...(await composeCommand()), '-p', PROJECT, ...fileArgs, ...args], {
+    ...env,
+    KAFKA_VERSION: release.version,
+  });
 }
 
 async function chooseMode(): Promise<{ mode: LabMode; why: string }> {
@@ -100,12 +105,12 @@ interface Endpoint {
   baseUrl: string;
 }
 
-/** The long-running tsx services that have an HTTP port, in the profiles of this lab. */
+/** The long-running tsx services of this lab that have an HTTP port. */
 function httpEndpoints(state: LabState): Endpoint[] {
   const all = readComposeFile();
   return ourServices(all)
     .filter((service) => !isOneShot(service, all))
-    .filter((service) => isActive(service, state.profiles))
+    .filter((service) => !state.leftOut.includes(service.name))
     .flatMap((service) => {
       const port = Number(resolvedEnvironment(service, process.env).HTTP_PORT);
       const hostPort = state.mode === 'compose' ? publishedPort(service, port, process.env) : port;
@@ -182,7 +187,11 @@ async function up(): Promise<void> {
     previous && !values.stack ? { mode: previous.mode, why: 'already up in this mode' } : await chooseMode();
   if (previous && previous.mode !== mode)
     throw new Error(`the lab is up in ${previous.mode} mode; \`make down\` first`);
-  const profiles = values.demo ? ['demo'] : (previous?.profiles ?? []);
+  const leftOut = values['no-producer'] ? ['producer'] : [];
+  const release = kafkaRelease(previous?.kafkaVersion ?? process.env.KAFKA_VERSION);
+  if (previous && process.env.KAFKA_VERSION && kafkaRelease().version !== previous.kafkaVersion) {
+    throw new Error(`the lab is up with ${describeRelease(release)}; \`make down\` first to switch`);
+  }
   const dlqApiToken = process.env.DLQ_API_TOKEN || previous?.dlqApiToken || randomBytes(18).toString('base64url');
   const env = { ...process.env, DLQ_API_TOKEN: dlqApiToken };
   say(
@@ -192,41 +201,46 @@ async function up(): Promise<void> {
 
   let state: LabState;
   if (mode === 'compose') {
-    state = { mode, startedStack: false, profiles, ...composeEndpoints(env), dlqApiToken };
+    state = {
+      mode,
+      kafkaVersion: release.version,
+      startedStack: false,
+      leftOut,
+      ...composeEndpoints(env),
+      dlqApiToken,
+    };
     await writeLabState(state);
-    await compose(['up', '-d', '--build'], env, profiles);
+    await compose(state, ['up', '-d', '--build', ...leftOut.flatMap((name) => ['--scale', `${name}=0`])], env);
   } else {
     const stack = await stackUp();
     state = {
       mode,
+      kafkaVersion: stack.release.version,
       startedStack: (previous?.startedStack ?? false) || !stack.alreadyUp,
-      profiles,
+      leftOut,
       brokers: stack.brokers,
       registryUrl: stack.registryUrl,
       dlqApiToken,
     };
     await writeLabState(state);
     await startLocalServices(
-      localServices({ brokers: stack.brokers, registryUrl: stack.registryUrl }, profiles, env),
+      localServices({ brokers: stack.brokers, registryUrl: stack.registryUrl }, leftOut, env),
       say,
     );
   }
   say('Waiting until every service is healthy...');
   await waitUntilHealthy(state);
-  say(`\nThe lab is up (${mode}).`);
+  say(`\nThe lab is up (${mode}, ${describeRelease(kafkaRelease(state.kafkaVersion))}).`);
   printUrls(state);
 }
 
 async function down(): Promise<void> {
   const state = await readLabState();
   if (state?.mode === 'compose') {
-    // Every profile, so a demo producer goes too.
-    await compose(['down', ...(values.clean ? ['--volumes'] : [])], process.env, ['demo']).catch(
-      async (error: Error) => {
-        // Without an engine nothing can be running: forget the state instead of failing forever.
-        if ((await dockerEngine()).answers) throw error;
-      },
-    );
+    await compose(state, ['down', ...(values.clean ? ['--volumes'] : [])]).catch(async (error: Error) => {
+      // Without an engine nothing can be running: forget the state instead of failing forever.
+      if ((await dockerEngine()).answers) throw error;
+    });
   } else {
     await stopLocalServices(say);
     if (state?.startedStack) {
@@ -241,9 +255,17 @@ async function down(): Promise<void> {
 
 async function ps(): Promise<void> {
   const state = await readLabState();
-  if (state?.mode === 'compose') return compose(['ps'], process.env, ['demo']);
-  say(state ? `The lab runs locally (no Docker).` : 'The lab is not up (`make up` starts it).');
-  for (const { name, pid, answering, port } of await stackStatus()) {
+  if (state?.mode === 'compose') {
+    say(`The lab runs on Docker Compose with ${describeRelease(kafkaRelease(state.kafkaVersion))}.`);
+    return compose(state, ['ps']);
+  }
+  const { release, components } = await stackStatus();
+  say(
+    state
+      ? `The lab runs locally (no Docker) with ${describeRelease(release)}.`
+      : `The lab is not up (\`make up\` starts it); the local stack would run ${describeRelease(release)}.`,
+  );
+  for (const { name, pid, answering, port } of components) {
     say(
       `  ${name.padEnd(16)} ${(pid ? `running (pid ${pid})` : 'stopped').padEnd(22)} ` +
         `${answering ? 'answers' : 'does not answer'} on 127.0.0.1:${port}`,
@@ -264,8 +286,7 @@ async function ps(): Promise<void> {
 async function logs(service: string | undefined): Promise<void> {
   const lines = Number(values.lines);
   const state = await readLabState();
-  if (state?.mode === 'compose')
-    return compose(['logs', `--tail=${lines}`, ...(service ? [service] : [])], process.env, ['demo']);
+  if (state?.mode === 'compose') return compose(state, ['logs', `--tail=${lines}`, ...(service ? [service] : [])]);
   const ours = (await localServiceStatus()).map(({ name, logFile }) => ({
     name,
     read: () => tailFile(logFile, lines),

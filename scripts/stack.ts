@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
-// The local stack from the command line: ZooKeeper, Kafka and Apicurio
-// Registry from jars, no Docker. Progress goes to stderr and `up` prints only
+// The local stack from the command line: Kafka (with ZooKeeper, or in KRaft
+// mode, as KAFKA_VERSION says) and Apicurio Registry from jars, no Docker. Progress goes to stderr and `up` prints only
 // the export lines on stdout, so `eval "$(scripts/stack.ts up)"` works.
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,19 +19,21 @@ import {
   type ComponentName,
   type ComponentStatus,
 } from './harness/local-stack.ts';
+import { describeRelease } from './harness/kafka-release.ts';
 
 const USAGE = `Usage: scripts/stack.ts <command>
 
-  up                 start ZooKeeper, Kafka and the registry (fetches the jars on
-                     first use) and print the environment to export
+  up                 start Kafka (and ZooKeeper in ZooKeeper mode) and the registry
+                     (fetches the jars on first use); print the environment to export
   down [--clean]     stop them; --clean also wipes their data (topics, schemas)
-  status             show each component; exits 1 unless all three are up
+  status             show each component; exits 1 unless all are up
   logs [component]   show the last lines of the logs
   stop <component>   stop one component
   start <component>  start one component (kafka needs zookeeper)
 
-Components: ${COMPONENTS.join(', ')}. Set REGISTRY_JAVA to choose the Java 21+
-the registry runs on.`;
+Components: ${COMPONENTS.join(', ')}. KAFKA_VERSION chooses the broker: 3.9.1
+(the default, ZooKeeper mode) or a 4.x version such as 4.1.1 (KRaft mode, no
+ZooKeeper). Set REGISTRY_JAVA to choose the Java 21+ the registry runs on.`;
 
 const LOG_LINES = 100;
 
@@ -52,14 +54,16 @@ function statusLine({ name, pid, answering, port, portInUse }: ComponentStatus):
 }
 
 async function up(): Promise<void> {
-  const { alreadyUp, brokers, registryUrl } = await stackUp();
-  if (alreadyUp) console.error('The local stack is already up.');
+  const { alreadyUp, release, brokers, registryUrl } = await stackUp();
+  console.error(`The local stack ${alreadyUp ? 'is already up' : 'is up'}: ${describeRelease(release)}.`);
+  console.log(`export KAFKA_VERSION=${release.version}`);
   console.log(`export KAFKA_BROKERS=${brokers}`);
   console.log(`export SCHEMA_REGISTRY_URL=${registryUrl}`);
 }
 
 async function status(): Promise<void> {
-  const statuses = await stackStatus();
+  const { release, components: statuses } = await stackStatus();
+  console.log(`${describeRelease(release)}\n`);
   for (const component of statuses) console.log(statusLine(component));
   const allUp = statuses.every(({ pid, answering }) => pid !== undefined && answering);
   if (allUp) console.log(`\nKAFKA_BROKERS=${LOCAL_BROKERS} SCHEMA_REGISTRY_URL=${LOCAL_REGISTRY_URL}`);

@@ -3,16 +3,19 @@
 // the integration tests against a real broker and registry, then the
 // scenarios (the Makefile's scenario-* targets, asserted). The broker and
 // registry come from KAFKA_BROKERS / SCHEMA_REGISTRY_URL, else from the local
-// stack, started here and stopped afterwards unless it was running: not from
+// stack (KAFKA_VERSION chooses its Kafka: 3.9.1 with ZooKeeper by default, or
+// 4.x in KRaft mode), started here and stopped afterwards unless it was running: not from
 // Testcontainers, as the tests that stop the broker or registry run only on
 // the local stack (scripts/harness/infrastructure.ts decides).
 import { parseArgs } from 'node:util';
 import { provideInfrastructure } from './harness/infrastructure.ts';
+import { describeRelease, kafkaRelease } from './harness/kafka-release.ts';
 import { runAttached } from './harness/run-command.ts';
 
 const { values } = parseArgs({
   options: {
     unit: { type: 'boolean', default: false, description: 'unit tests only' },
+    integration: { type: 'boolean', default: false, description: 'integration tests and scenarios only' },
   },
 });
 
@@ -45,13 +48,18 @@ function nodeTest(patterns: string[], env: NodeJS.ProcessEnv): Promise<void> {
 
 let release = async () => {};
 try {
-  if (await phase('typecheck', () => runAttached([process.execPath, 'node_modules/typescript/bin/tsc', '--noEmit']))) {
+  const typecheck = () => runAttached([process.execPath, 'node_modules/typescript/bin/tsc', '--noEmit']);
+  if (values.integration || (await phase('typecheck', typecheck))) {
     if (values.unit) {
       await phase('unit tests', () => nodeTest(['tests/unit/**/*.test.ts'], process.env));
     } else {
-      ({ release } = await provideInfrastructure({ testcontainers: false }));
-      await phase('unit and integration tests', () =>
-        nodeTest(['tests/unit/**/*.test.ts', 'tests/integration/**/*.test.ts'], process.env),
+      const infrastructure = await provideInfrastructure({ testcontainers: false });
+      release = infrastructure.release;
+      const { kafkaVersion } = infrastructure;
+      if (kafkaVersion) console.log(`# broker: ${describeRelease(kafkaRelease(kafkaVersion))}`);
+      const unit = values.integration ? [] : ['tests/unit/**/*.test.ts'];
+      await phase(values.integration ? 'integration tests' : 'unit and integration tests', () =>
+        nodeTest([...unit, 'tests/integration/**/*.test.ts'], process.env),
       );
       // Scenarios last, and also when a test above failed: they are independent and say more.
       await phase('scenarios', () => nodeTest(['tests/scenarios/**/*.test.ts'], process.env));

@@ -14,7 +14,8 @@ import { createLogger } from '../../services/lib/logger.ts';
 import type { StatsView } from '../../services/lib/order-stats.ts';
 import { Lab, ServiceProcess } from '../harness/lab.ts';
 import { labTopicEnv } from '../harness/lab-topics.ts';
-import { KAFKA_CLASSPATH } from '../harness/local-stack.ts';
+import { kafkaLogging } from '../harness/kafka-release.ts';
+import { kafkaClasspath, stackRelease } from '../harness/local-stack.ts';
 import { perSecond } from './measure.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -355,26 +356,20 @@ export class BenchLab extends Lab {
   }
 }
 
-/** Runs one of Kafka's Java tools (kafka-tools 3.9.1 on the local stack's classpath) and returns its stdout. */
+/** Runs one of Kafka's Java tools (kafka-tools of the local stack's release) and returns its stdout. */
 export async function runJavaTool(
   env: BenchEnvironment,
   mainClass: string,
   args: string[],
 ): Promise<{ stdout: string; command: string }> {
-  const log4j = join(env.workDir, 'log4j.properties');
+  const release = await stackRelease();
   // Warnings only, on stderr: stdout is left to the tool's figures.
-  await writeFile(
-    log4j,
-    [
-      'log4j.rootLogger=WARN, stderr',
-      'log4j.appender.stderr=org.apache.log4j.ConsoleAppender',
-      'log4j.appender.stderr.Target=System.err',
-      'log4j.appender.stderr.layout=org.apache.log4j.PatternLayout',
-      'log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n',
-      '',
-    ].join('\n'),
-  );
-  const javaArgs = [JAVA_TOOL_HEAP, `-Dlog4j.configuration=file:${log4j}`, '-cp', KAFKA_CLASSPATH, mainClass, ...args];
+  const logging = kafkaLogging(release, join(env.workDir, 'kafka-tool-logging.properties'), {
+    level: 'WARN',
+    target: 'stderr',
+  });
+  await writeFile(logging.file, logging.text);
+  const javaArgs = [JAVA_TOOL_HEAP, logging.jvmArg, '-cp', kafkaClasspath(release), mainClass, ...args];
   const command = commandLine('java', javaArgs);
   const child = spawn('java', javaArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

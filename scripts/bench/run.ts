@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { provideInfrastructure } from '../harness/infrastructure.ts';
-import { JARS_DIR } from '../harness/local-stack.ts';
+import { kafkaJarsDir, stackRelease } from '../harness/local-stack.ts';
 import { benchConsumer } from './consumer.ts';
 import { benchDlqService } from './dlq-service.ts';
 import { benchKafkajsVersions } from './kafkajs-versions.ts';
@@ -182,7 +182,7 @@ if (!smoke && !flags['no-wait']) {
 
 const env: BenchEnvironment = { brokers: brokers.split(','), registryUrl, workDir, profile: flags.profile, say };
 const loadAtStart = loadAverages();
-const machine = await machineFacts({ kafkaJarsDir: JARS_DIR, registryUrl });
+const machine = await machineFacts({ kafkaJarsDir: kafkaJarsDir(await stackRelease()), registryUrl });
 const sections: Section[] = [];
 const failures: RunInfo['failures'] = [];
 const command = `scripts/bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();

@@ -5,8 +5,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import type { KafkaRelease } from './kafka-release.ts';
 
 export const COMPOSE_FILE = fileURLToPath(new URL('../../compose.yaml', import.meta.url));
+
+/** The override that swaps ZooKeeper-mode Kafka for Kafka 4 in KRaft mode (KAFKA_VERSION=4.x). */
+export const KRAFT_OVERRIDE_FILE = 'compose.kraft.yaml';
+
+/** A release's Compose files, relative to the repository root, in `-f` order. */
+export function composeFiles({ mode }: KafkaRelease): string[] {
+  return ['compose.yaml', ...(mode === 'kraft' ? [KRAFT_OVERRIDE_FILE] : [])];
+}
 
 export type Condition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
 
@@ -113,11 +122,6 @@ export function resolvedEnvironment(
 /** The services built from this repository: the tsx services. */
 export function ourServices(services: ComposeService[]): ComposeService[] {
   return services.filter((service) => service.build !== undefined);
-}
-
-/** Compose starts a service that has profiles only when one of them is active. */
-export function isActive(service: ComposeService, profiles: readonly string[]): boolean {
-  return service.profiles.length === 0 || service.profiles.some((profile) => profiles.includes(profile));
 }
 
 /** Services another one waits for to exit 0 (topic-init): run to completion, not kept running. */

@@ -7,7 +7,9 @@
 // says which path it took, and why. (make up's lab is the other way to get
 // them: scripts/lab.ts, which the scenarios use when it is running.)
 import { fileURLToPath } from 'node:url';
+import { composeFiles } from './compose-file.ts';
 import { freePort } from './free-port.ts';
+import { describeRelease, kafkaRelease } from './kafka-release.ts';
 import { killComponent, stackDown, stackUp, startComponent, stopComponent } from './local-stack.ts';
 
 export interface Infrastructure {
@@ -17,6 +19,8 @@ export interface Infrastructure {
   local: boolean;
   /** This process started the local stack (it was not running): whoever owns the process may stop it at the end. */
   startedStack: boolean;
+  /** The broker's version when this process knows it (it started or found the local stack, or Compose's). */
+  kafkaVersion?: string;
 }
 
 let cached: Promise<Infrastructure> | undefined;
@@ -40,6 +44,8 @@ export async function provideInfrastructure(
   process.env.KAFKA_BROKERS = infra.brokers.join(',');
   process.env.SCHEMA_REGISTRY_URL = infra.registryUrl;
   if (infra.local) process.env.LOCAL_STACK = '1';
+  // The local stack's release, so that a test restarting its broker starts the same one.
+  if (infra.kafkaVersion) process.env.KAFKA_VERSION = infra.kafkaVersion;
   return {
     ...infra,
     async release() {
@@ -71,11 +77,13 @@ async function resolveInfrastructure(testcontainers: boolean): Promise<Infrastru
     console.error('# lab harness: local stack (no KAFKA_BROKERS / SCHEMA_REGISTRY_URL)');
   }
   const stack = await stackUp();
+  console.error(`# lab harness: ${describeRelease(stack.release)} (KAFKA_VERSION chooses)`);
   return {
     brokers: stack.brokers.split(','),
     registryUrl: stack.registryUrl,
     local: true,
     startedStack: !stack.alreadyUp,
+    kafkaVersion: stack.release.version,
   };
 }
 
@@ -91,35 +99,39 @@ async function dockerForTestcontainers(): Promise<
   }
 }
 
-const INFRASTRUCTURE_SERVICES = ['zookeeper', 'kafka', 'schema-registry'];
-
 /**
- * ZooKeeper, Kafka and the Confluent registry exactly as compose.yaml defines
+ * Kafka (with ZooKeeper, or in KRaft mode with compose.kraft.yaml, as
+ * KAFKA_VERSION says) and the Confluent registry exactly as Compose defines
  * them (images, listeners, healthchecks), on free host ports so they never
  * collide with a lab or a local stack on 9092/8081. Testcontainers waits for
  * their healthchecks, and its reaper removes them when this process ends.
  */
 async function composeInfrastructure(host: string): Promise<Infrastructure> {
+  const release = kafkaRelease();
+  const services = [...(release.mode === 'zookeeper' ? ['zookeeper'] : []), 'kafka', 'schema-registry'];
   const { DockerComposeEnvironment } = await import('testcontainers');
   const kafkaPort = await freePort();
   let registryPort = await freePort();
   while (registryPort === kafkaPort) registryPort = await freePort();
   console.error(
-    `# lab harness: Testcontainers (Docker answers), compose.yaml's ${INFRASTRUCTURE_SERVICES.join(', ')} on ${host}`,
+    `# lab harness: Testcontainers (Docker answers), ${services.join(', ')} of ${composeFiles(release).join(' + ')} ` +
+      `on ${host}`,
   );
-  await new DockerComposeEnvironment(fileURLToPath(new URL('../../', import.meta.url)), 'compose.yaml')
+  await new DockerComposeEnvironment(fileURLToPath(new URL('../../', import.meta.url)), composeFiles(release))
     .withEnvironment({
+      KAFKA_VERSION: release.version,
       KAFKA_HOST_NAME: host,
       KAFKA_HOST_PORT: String(kafkaPort),
       REGISTRY_HOST_PORT: String(registryPort),
     })
     .withStartupTimeout(180_000)
-    .up(INFRASTRUCTURE_SERVICES);
+    .up(services);
   return {
     brokers: [`${host}:${kafkaPort}`],
     registryUrl: `http://${host}:${registryPort}`,
     local: false,
     startedStack: false,
+    kafkaVersion: release.version,
   };
 }
 

@@ -1,26 +1,29 @@
-// What `make up` started, so that down, ps, logs and the scenarios find the
-// same lab: which mode, whether it started the local stack (down stops only
-// what up started), the endpoints a client on this machine uses, and the DLQ
-// API token it generated. Kept in the git-ignored .cache/lab.
+// What `make up` started, so that down, ps, logs, the scenarios and the
+// scripts run by hand find the same lab: which mode and Kafka release,
+// whether it started the local stack (down stops only what up started), the
+// endpoints a client on this machine uses, and the DLQ API token it generated. Kept in the git-ignored .cache/lab.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+import { LAB_STATE_FILE } from '../../services/lib/lab-endpoints.ts';
 
 export type LabMode = 'compose' | 'local';
 
 export interface LabState {
   mode: LabMode;
+  /** The broker's release (KAFKA_VERSION at up): 3.9.x with ZooKeeper, or 4.x in KRaft mode. */
+  kafkaVersion: string;
   /** Local mode: `up` started the local stack, so `down` stops it. */
   startedStack: boolean;
-  profiles: string[];
+  /** Services of compose.yaml that up left out (the producer, with PRODUCER=0). */
+  leftOut: string[];
   brokers: string;
   registryUrl: string;
   dlqApiToken: string;
 }
 
 /** Where the local lab keeps its state, pids and logs (git-ignored). */
-export const LAB_DIR = fileURLToPath(new URL('../../.cache/lab/', import.meta.url));
-const STATE_FILE = join(LAB_DIR, 'state.json');
+export const LAB_DIR = dirname(LAB_STATE_FILE);
+const STATE_FILE = LAB_STATE_FILE;
 
 export async function readLabState(): Promise<LabState | undefined> {
   try {

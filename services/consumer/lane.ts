@@ -22,6 +22,7 @@ import {
   type StatsUpdate,
   type Tally,
 } from '../lib/order-stats.ts';
+import { KEYED_PARTITIONER } from '../lib/kafka.ts';
 import type { Order } from '../lib/order.ts';
 import { recordBytes } from '../lib/record-size.ts';
 import type { StatsReader } from '../lib/stats-reader.ts';
@@ -80,6 +81,7 @@ export class PartitionLane {
 
   static async open(deps: LaneDeps, topic: string, partition: number): Promise<PartitionLane> {
     const producer = deps.kafka.producer({
+      ...KEYED_PARTITIONER,
       transactionalId: `${deps.group}.${topic}.${partition}`,
       idempotent: true,
       maxInFlightRequests: 1,

@@ -139,9 +139,18 @@ export const serviceSpecs = {
     PRODUCER_INTERVAL_SECONDS: decimal(0, 3600)({ default: 0.5, desc: 'pause between orders' }),
     PRODUCER_COUNT: wholeNumber(0)({ default: 50, desc: 'valid orders to send; 0 = until stopped' }),
     PRODUCER_SEED: wholeNumber(0)({ default: undefined, desc: 'makes the run repeatable' }),
-    PRODUCER_INVALID: wholeNumber(0)({ default: 0, desc: 'orders that fail validation' }),
-    PRODUCER_POISON: wholeNumber(0)({ default: 0, desc: 'values that are not readable Avro' }),
-    PRODUCER_TRANSIENT: wholeNumber(0)({ default: 0, desc: 'orders that fail transiently' }),
+    PRODUCER_INVALID: wholeNumber(0)({
+      default: 0,
+      desc: 'orders that fail validation (with PRODUCER_COUNT=0: in every 100 records)',
+    }),
+    PRODUCER_POISON: wholeNumber(0)({
+      default: 0,
+      desc: 'values that are not readable Avro (with PRODUCER_COUNT=0: in every 100 records)',
+    }),
+    PRODUCER_TRANSIENT: wholeNumber(0)({
+      default: 0,
+      desc: 'orders that fail transiently (with PRODUCER_COUNT=0: in every 100 records)',
+    }),
     PRODUCER_FAIL_TIMES: wholeNumber(1)({ default: 1, desc: 'how many attempts of a transient order fail' }),
     PRODUCER_JSON: bool({
       default: false,

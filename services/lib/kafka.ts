@@ -1,10 +1,16 @@
 // Kafka client factory: one place that sets client ids, retries and routes
 // kafkajs's own logs into the service's pino logger.
-import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type LogEntry } from 'kafkajs';
 import type { Logger } from './logger.ts';
 
+/**
+ * Every producer's partitioner, named: kafkajs 2's default, the Java client's
+ * murmur2 of the key (an order lands where a Java producer would put it).
+ * Left implicit, kafkajs warns at each start that its default changed in 2.0.
+ */
+export const KEYED_PARTITIONER = { createPartitioner: Partitioners.DefaultPartitioner } as const;
 /** The producer's client settings: idempotent (so a broker retry never duplicates), up to five requests in flight. */
-export const PRODUCER_SETTINGS = { idempotent: true, maxInFlightRequests: 5 } as const;
+export const PRODUCER_SETTINGS = { ...KEYED_PARTITIONER, idempotent: true, maxInFlightRequests: 5 } as const;
 /** Records per send when the producer has no interval between them. */
 export const SEND_BATCH = 500;
 /** How the consumer fetches: a long poll of at most 250 ms, up to 8 partitions' batches processed at once. */
@@ -25,6 +31,35 @@ export interface KafkaOptions {
   retries?: number;
 }
 
+/**
+ * Errors kafkajs logs at error level as each response arrives, before the
+ * layer above retries them: a coordinator that is not elected yet, still
+ * loading, or has moved (every start on a new cluster, where __consumer_offsets
+ * and __transaction_state are created on first use, and after a broker
+ * restart). They are logged at debug; if the retries run out, the caller gets
+ * the error and the service reports it where it handles it.
+ */
+const RETRIED_COORDINATOR_ERRORS = new Set([
+  'The group coordinator is not available',
+  "The coordinator is loading and hence can't process requests for this group",
+  'This is not the correct coordinator for this group',
+]);
+/**
+ * kafkajs warns that an idempotent producer with bounded retries "may
+ * invalidate EoS guarantees". The bounds here are deliberate: a transactional
+ * lane that runs out of retries is reopened, which fences the old producer and
+ * aborts its transaction (services/consumer/lane.ts), and the demo producer
+ * counts a send that fails for good as an error instead of blocking for ever.
+ */
+const REVIEWED_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
+
+/** The level a kafkajs log line is written at: its own, but debug for the lines above. */
+export function kafkajsLogLevel(level: number, message: string, error: unknown): 'error' | 'warn' | 'info' | 'debug' {
+  if (level === logLevel.ERROR && typeof error === 'string' && RETRIED_COORDINATOR_ERRORS.has(error)) return 'debug';
+  if (level === logLevel.WARN && REVIEWED_WARNINGS.has(message)) return 'debug';
+  return levels[level] ?? 'info';
+}
+
 export function createKafka({ brokers, clientId, logger, retries = 8 }: KafkaOptions): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
@@ -36,7 +71,7 @@ export function createKafka({ brokers, clientId, logger, retries = 8 }: KafkaOpt
       () =>
       ({ namespace, level, log }: LogEntry) => {
         const { message, timestamp: _timestamp, ...extra } = log;
-        kafkaLogger[levels[level] ?? 'info']({ namespace, ...extra }, message);
+        kafkaLogger[kafkajsLogLevel(level, message, extra.error)]({ namespace, ...extra }, message);
       },
   });
 }

@@ -5,13 +5,14 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, serviceSpecs, withFlags, type ServiceConfig } from '../lib/config.ts';
 import { createKafka, PRODUCER_SETTINGS, SEND_BATCH } from '../lib/kafka.ts';
+import { withLabEndpoints } from '../lib/lab-endpoints.ts';
 import { createLogger } from '../lib/logger.ts';
 import { startOpsServer } from '../lib/ops-server.ts';
 import { readSchemaFile, Serde } from '../lib/serde.ts';
 import { runService } from '../lib/service.ts';
 import { valueSubject } from '../lib/topics.ts';
 import { wait } from '../lib/retry.ts';
-import { OrderFactory, type PlannedRecord } from './orders.ts';
+import { ENDLESS_BLOCK, OrderFactory, type PlannedRecord } from './orders.ts';
 import { OrderSender } from './producer.ts';
 
 const FLAGS = {
@@ -33,9 +34,13 @@ const JSON_MAX_RECORDS = 1_000_000;
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 await runService('producer', async (startLogger) => {
-  const config = loadConfig(serviceSpecs.producer, withFlags(process.argv.slice(2), FLAGS));
+  // Run by hand beside `make up`'s lab, the producer sends into it.
+  const { env, note } = withLabEndpoints(withFlags(process.argv.slice(2), FLAGS));
+  if (note) startLogger.info(note);
+  const config = loadConfig(serviceSpecs.producer, env);
   startLogger.level = config.LOG_LEVEL;
   refuseUnprintableTruth(config);
+  refuseOverfullBlock(config);
   // With --json, stdout carries the ground truth alone: the logs go to stderr.
   const logger = config.PRODUCER_JSON ? createLogger('producer', config.LOG_LEVEL, 2) : startLogger;
   const seed = config.PRODUCER_SEED ?? Math.floor(Math.random() * 2 ** 31);
@@ -126,6 +131,17 @@ function refuseUnprintableTruth(config: ServiceConfig<'producer'>): void {
         `must be at most ${JSON_MAX_RECORDS} (the ground truth holds every record in memory), got ${total}`,
     });
   }
+}
+
+/** An endless run mixes its failures into blocks of ENDLESS_BLOCK records: they must fit in one. */
+function refuseOverfullBlock(config: ServiceConfig<'producer'>): void {
+  const failures = config.PRODUCER_INVALID + config.PRODUCER_POISON + config.PRODUCER_TRANSIENT;
+  if (config.PRODUCER_COUNT !== 0 || failures <= ENDLESS_BLOCK) return;
+  throw new ConfigError({
+    PRODUCER_INVALID:
+      `with PRODUCER_COUNT=0, PRODUCER_INVALID + PRODUCER_POISON + PRODUCER_TRANSIENT are counts in every ` +
+      `${ENDLESS_BLOCK} records and must add up to at most ${ENDLESS_BLOCK}, got ${failures}`,
+  });
 }
 
 /** Up to `size` records from the iterator; fewer (or none) once it is done. */

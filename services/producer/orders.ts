@@ -29,6 +29,9 @@ export interface PlanCounts {
 /** What a plan mixes in among the valid orders (the few records whose fate is known in advance). */
 const SCENARIO_CATEGORIES = ['invalid', 'poison', 'transient'] as const satisfies readonly Category[];
 
+/** The records of one block of an endless run, which its invalid, poison and transient counts are shares of. */
+export const ENDLESS_BLOCK = 100;
+
 export type PoisonKind = 'not-wire-format' | 'unknown-schema-id' | 'malformed-avro';
 
 const CATALOG: Record<string, [min: number, max: number]> = {
@@ -146,10 +149,15 @@ export class OrderFactory {
     }
   }
 
-  /** The scenario inputs in a random order, then valid orders until the caller stops iterating. */
+  /**
+   * Blocks of ENDLESS_BLOCK records, one after another until the caller stops iterating: in each, the scenario
+   * inputs (counts per block) and valid orders for the rest, in a random order. A steady share of failures, as a
+   * live stream has.
+   */
   *endless(counts: Omit<PlanCounts, 'valid'>): Generator<PlannedRecord, never, undefined> {
-    yield* this.plan({ ...counts, valid: 0 });
-    for (;;) yield this.valid();
+    const valid = ENDLESS_BLOCK - counts.invalid - counts.poison - counts.transient;
+    if (valid < 0) throw new RangeError(`an endless block holds ${ENDLESS_BLOCK} records, fewer than its failures`);
+    for (;;) yield* this.plan({ ...counts, valid });
   }
 
   /** A category drawn with probability remaining[category] / left, where left is the sum of remaining. */

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   interpolate,
-  isActive,
   publishedPort,
   readComposeFile,
   startOrder,
@@ -53,12 +52,6 @@ describe('compose-file', () => {
         ]),
       /cycle/,
     );
-  });
-
-  it('starts a service with profiles only when one is active', () => {
-    assert.equal(isActive(service('p', { profiles: ['demo'] }), []), false);
-    assert.equal(isActive(service('p', { profiles: ['demo'] }), ['demo']), true);
-    assert.equal(isActive(service('c'), []), true);
   });
 
   it('reads compose.yaml with its merge keys resolved', () => {

@@ -7,8 +7,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { loadConfig, requiredVariables, serviceSpecs } from '../../services/lib/config.ts';
+import { TESTED_KRAFT_VERSION } from '../../scripts/harness/kafka-release.ts';
 import {
+  KRAFT_OVERRIDE_FILE,
+  interpolate,
   isOneShot,
   ourServices,
   readComposeFile,
@@ -112,8 +116,60 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('keeps the continuous producer behind a profile, so scenarios control their own input', () => {
-    assert.deepEqual(services.find((service) => service.name === 'producer')?.profiles, ['demo']);
+  it('runs the continuous producer by default: endless, slow, with a share of every kind of failure', () => {
+    const producer = services.find((service) => service.name === 'producer')!;
+    assert.deepEqual(producer.profiles, []);
+    const config = loadConfig(serviceSpecs.producer, resolvedEnvironment(producer, {}));
+    assert.equal(config.PRODUCER_COUNT, 0);
+    assert.ok(config.PRODUCER_INTERVAL_SECONDS >= 0.1, 'slow enough to watch');
+    for (const share of [config.PRODUCER_INVALID, config.PRODUCER_POISON, config.PRODUCER_TRANSIENT]) {
+      assert.ok(share > 0 && share < 10, `a few in every 100 records, got ${share}`);
+    }
+    const consumer = services.find((service) => service.name === 'consumer')!;
+    const maxRetries = loadConfig(serviceSpecs.consumer, resolvedEnvironment(consumer, {})).MAX_RETRIES;
+    assert.ok(config.PRODUCER_FAIL_TIMES <= maxRetries, 'its transient orders recover within the retry budget');
+  });
+
+  it('does not make Kafka wait on ZooKeeper, so that the KRaft override can leave ZooKeeper out', () => {
+    assert.deepEqual(services.find((service) => service.name === 'kafka')?.dependsOn, {});
+  });
+});
+
+describe(KRAFT_OVERRIDE_FILE, () => {
+  const override = (
+    parse(readFileSync(`${root}${KRAFT_OVERRIDE_FILE}`, 'utf8')) as {
+      services: Record<string, { profiles?: string[]; image?: string; environment?: Record<string, unknown> }>;
+    }
+  ).services;
+  const base = services.find((service) => service.name === 'kafka')!;
+  const kafka = override.kafka!;
+  const environment = { ...base.environment, ...kafka.environment } as Record<string, string | number>;
+  const listenerNames = (listeners: string) => listeners.split(',').map((listener) => listener.split('://')[0]);
+
+  it('changes only ZooKeeper (left out by a profile never activated) and Kafka', () => {
+    assert.deepEqual(Object.keys(override).sort(), ['kafka', 'zookeeper']);
+    assert.equal(override.zookeeper!.profiles?.length, 1);
+    assert.deepEqual(Object.keys(override.zookeeper!), ['profiles']);
+  });
+
+  it("runs Apache Kafka's image at the KRaft version the local stack is tested on, pinned", () => {
+    assert.equal(kafka.image, `apache/kafka:\${KAFKA_VERSION:-${TESTED_KRAFT_VERSION}}`);
+    assert.ok(isPinned(interpolate(kafka.image!, {})));
+  });
+
+  it('is one combined broker and controller whose node id is the broker id compose.yaml gives', () => {
+    assert.equal(environment.KAFKA_PROCESS_ROLES, 'broker,controller');
+    assert.equal(String(environment.KAFKA_NODE_ID), String(environment.KAFKA_BROKER_ID));
+    assert.equal(environment.KAFKA_CONTROLLER_QUORUM_VOTERS, `${environment.KAFKA_NODE_ID}@kafka:29093`);
+    assert.ok(environment.CLUSTER_ID && Buffer.from(String(environment.CLUSTER_ID), 'base64url').length === 16);
+  });
+
+  it("listens where compose.yaml's clients connect, plus a controller listener of its own", () => {
+    const advertised = listenerNames(String(environment.KAFKA_ADVERTISED_LISTENERS));
+    const listening = listenerNames(String(environment.KAFKA_LISTENERS));
+    assert.deepEqual(listening, [...advertised, environment.KAFKA_CONTROLLER_LISTENER_NAMES]);
+    const mapped = listenerNames(String(environment.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP).replaceAll(':', '://'));
+    assert.deepEqual(mapped.sort(), [...listening].sort());
   });
 });
 

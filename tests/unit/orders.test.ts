@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateOrder } from '../../services/lib/order.ts';
-import { OrderFactory, type Category, type PlannedRecord } from '../../services/producer/orders.ts';
+import { ENDLESS_BLOCK, OrderFactory, type Category, type PlannedRecord } from '../../services/producer/orders.ts';
 
 /** The first `n` records of a plan, leaving the rest of it unmade. */
 function first(plan: Iterable<PlannedRecord>, n: number): PlannedRecord[] {
@@ -98,13 +98,22 @@ describe('order factory', () => {
     );
   });
 
-  it('endless: the scenario records first, then valid orders for as long as asked', () => {
+  it('endless: every block of 100 records holds the scenario records, mixed in, for as long as asked', () => {
     const records = first(new OrderFactory(9).endless({ invalid: 3, poison: 2, transient: 1, failTimes: 2 }), 10_000);
-    const scenario = records
-      .slice(0, 6)
-      .map((r) => r.category)
-      .sort();
-    assert.deepEqual(scenario, ['invalid', 'invalid', 'invalid', 'poison', 'poison', 'transient']);
-    assert.ok(records.slice(6).every((r) => r.category === 'valid'));
+    assert.equal(records.length, 10_000);
+    const blocks = Array.from({ length: 10_000 / ENDLESS_BLOCK }, (_, i) =>
+      records.slice(i * ENDLESS_BLOCK, (i + 1) * ENDLESS_BLOCK),
+    );
+    for (const block of blocks) {
+      const failing = block.map((r) => r.category).filter((category) => category !== 'valid');
+      assert.deepEqual(failing.sort(), ['invalid', 'invalid', 'invalid', 'poison', 'poison', 'transient']);
+    }
+    const firstFailures = blocks.map((block) => block.findIndex((r) => r.category !== 'valid'));
+    assert.ok(new Set(firstFailures).size > 1, 'the failures sit at other places in each block');
+  });
+
+  it('endless: refuses more failures than a block holds', () => {
+    const factory = new OrderFactory(1);
+    assert.throws(() => first(factory.endless({ invalid: 60, poison: 41, transient: 0, failTimes: 1 }), 1), RangeError);
   });
 });

@@ -15,6 +15,7 @@
 //   feed the consumer a different order (or bytes that do not decode).
 import { Partitioners, type Admin, type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
 import { LOSSY_CUTS, replayHeaders, type TruncatedPart } from '../../lib/dlq.ts';
+import { KEYED_PARTITIONER } from '../../lib/kafka.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { entryId, type DlqEntry } from '../index/entry.ts';
 import { nextState, type ReplayEvent, type ReplayState, type ReplayStore } from './replay-store.ts';
@@ -271,6 +272,7 @@ export class Replayer {
   private connect(): Promise<Producer> {
     this.producer ??= (async () => {
       const producer = this.options.kafka.producer({
+        ...KEYED_PARTITIONER,
         transactionalId: this.options.transactionalId,
         idempotent: true,
         maxInFlightRequests: 1,
