@@ -9,7 +9,6 @@
 // the local stack (scripts/harness/infrastructure.ts decides).
 import { parseArgs } from 'node:util';
 import { provideInfrastructure } from './harness/infrastructure.ts';
-import { describeRelease, kafkaRelease } from './harness/kafka-release.ts';
 import { runAttached } from './harness/run-command.ts';
 
 const { values } = parseArgs({
@@ -53,10 +52,7 @@ try {
     if (values.unit) {
       await phase('unit tests', () => nodeTest(['tests/unit/**/*.test.ts'], process.env));
     } else {
-      const infrastructure = await provideInfrastructure({ testcontainers: false });
-      release = infrastructure.release;
-      const { kafkaVersion } = infrastructure;
-      if (kafkaVersion) console.log(`# broker: ${describeRelease(kafkaRelease(kafkaVersion))}`);
+      ({ release } = await provideInfrastructure({ testcontainers: false }));
       const unit = values.integration ? [] : ['tests/unit/**/*.test.ts'];
       await phase(values.integration ? 'integration tests' : 'unit and integration tests', () =>
         nodeTest([...unit, 'tests/integration/**/*.test.ts'], process.env),

@@ -77,7 +77,7 @@ async function resolveInfrastructure(testcontainers: boolean): Promise<Infrastru
     console.error('# lab harness: local stack (no KAFKA_BROKERS / SCHEMA_REGISTRY_URL)');
   }
   const stack = await stackUp();
-  console.error(`# lab harness: ${describeRelease(stack.release)} (KAFKA_VERSION chooses)`);
+  console.error(`# lab harness: ${describeRelease(stack.release)} (KAFKA_VERSION chooses the release)`);
   return {
     brokers: stack.brokers.split(','),
     registryUrl: stack.registryUrl,
