@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import type { Admin, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { loadConfig, serviceSpecs } from '../../services/lib/config.ts';
-import { createKafka } from '../../services/lib/kafka.ts';
+import { createKafka, KEYED_PARTITIONER } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { combineStats, countOrders, emptyTotals, type StatsView } from '../../services/lib/order-stats.ts';
 import { Serde } from '../../services/lib/serde.ts';
@@ -253,7 +253,7 @@ export class Lab {
    */
   async send(topic: string, messages: Message[]): Promise<void> {
     if (this.producer === undefined) {
-      this.producer = this.kafka.producer({ idempotent: true });
+      this.producer = this.kafka.producer({ ...KEYED_PARTITIONER, idempotent: true });
       await this.producer.connect();
     }
     await this.producer.send({ topic, acks: -1, messages });
