@@ -43,10 +43,7 @@ stack-down: node_modules/.package-lock.json ## Stop the local stack (CLEAN=1 als
 stack-status: node_modules/.package-lock.json ## Show which local-stack processes run
 	$(TSX) scripts/stack.ts status
 
-stack-produce: node_modules/.package-lock.json ## Send one batch into the running lab and print what was sent (N=50, INVALID=, POISON=, TRANSIENT=)
-	$(TSX) scripts/produce.ts --count $(or $(N),50) $(if $(INVALID),--invalid $(INVALID)) $(if $(POISON),--poison $(POISON)) $(if $(TRANSIENT),--transient $(TRANSIENT))
-
-logs: node_modules/.package-lock.json ## Tail the local-stack logs
+stack-logs: node_modules/.package-lock.json ## Tail the local-stack logs
 	$(TSX) scripts/stack.ts logs
 
 topic-init: node_modules/.package-lock.json ## Create topics and register schemas against KAFKA_BROKERS / SCHEMA_REGISTRY_URL
@@ -60,6 +57,9 @@ down: node_modules/.package-lock.json ## Stop what `make up` started (CLEAN=1 al
 
 ps: node_modules/.package-lock.json ## Show what the lab runs
 	$(TSX) scripts/lab.ts ps
+
+produce: node_modules/.package-lock.json ## Send one batch into the running lab and print what was sent (N=50, INVALID=, POISON=, TRANSIENT=)
+	$(TSX) scripts/produce.ts --count $(or $(N),50) $(if $(INVALID),--invalid $(INVALID)) $(if $(POISON),--poison $(POISON)) $(if $(TRANSIENT),--transient $(TRANSIENT))
 
 logs: node_modules/.package-lock.json ## Show the lab's logs (SERVICE=consumer for one)
 	$(TSX) scripts/lab.ts logs $(SERVICE)
