@@ -59,8 +59,8 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
   const result = section(
     'consumer',
     '2. Consumer pipeline: orders/s against ConsumerPerformance',
-    'N valid orders are produced once. ConsumerPerformance (kafka-tools 3.9.1) reads them (its fetch rate, group ' +
-      'join excluded), then the real ' +
+    'N valid orders are produced once. ConsumerPerformance (kafka-tools of the same release as the broker) ' +
+      'reads them (its fetch rate, group join excluded), then the real ' +
       'consumer (`services/consumer/main.ts`, default settings, a fresh group each run) decodes, validates, ' +
       'processes, aggregates and commits ' +
       'them in Kafka transactions; it is timed from its "joined the consumer group" log line until the group has ' +

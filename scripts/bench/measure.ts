@@ -7,6 +7,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import type { KafkaMode } from '../harness/kafka-release.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -90,12 +91,18 @@ export interface MachineFacts {
   node: string;
   java: string;
   kafka: string;
+  /** "ZooKeeper mode" or "KRaft mode". */
+  kafkaMode: string;
   kafkajs: string;
   registry: string;
   os: string;
 }
 
-export async function machineFacts(options: { kafkaJarsDir: string; registryUrl: string }): Promise<MachineFacts> {
+export async function machineFacts(options: {
+  kafkaJarsDir: string;
+  kafkaMode: KafkaMode;
+  registryUrl: string;
+}): Promise<MachineFacts> {
   const java = await execFileAsync('java', ['-version']).then(
     ({ stderr }) => stderr.split('\n')[0]?.trim() ?? 'unknown',
     (error: Error) => `not found (${error.message})`,
@@ -113,6 +120,7 @@ export async function machineFacts(options: { kafkaJarsDir: string; registryUrl:
     node: process.version,
     java,
     kafka: [kafkaJar, toolsJar].filter(Boolean).join(', ') || 'unknown',
+    kafkaMode: options.kafkaMode === 'kraft' ? 'KRaft mode' : 'ZooKeeper mode',
     kafkajs: kafkajs.version,
     registry: await registryVersion(options.registryUrl),
     os: await readFile('/etc/os-release', 'utf8').then(

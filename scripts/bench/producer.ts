@@ -91,8 +91,8 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
       'acks=all, idempotent, ' +
       'sends of 500 records as main.ts makes them) sends N random orders; its own log line gives the time from the ' +
       'first send to the last ' +
-      'acknowledgement. ProducerPerformance (kafka-tools 3.9.1) sends N records of the mean Avro value size with ' +
-      'acks=all and ' +
+      'acknowledgement. ProducerPerformance (kafka-tools of the same release as the broker) sends N records ' +
+      'of the mean Avro value size with acks=all and ' +
       'enable.idempotence=true to a topic with the same partition count. They alternate; the best run of each is ' +
       'compared.',
   );

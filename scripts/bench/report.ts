@@ -84,7 +84,7 @@ export function renderResults(run: RunInfo, sections: Section[]): string {
         ['OS', machine.os],
         ['Node', machine.node],
         ['Java', machine.java],
-        ['Kafka', `${machine.kafka} (local stack, one broker, ZooKeeper mode) at ${run.brokers}`],
+        ['Kafka', `${machine.kafka} (local stack, one broker, ${machine.kafkaMode}) at ${run.brokers}`],
         ['schema registry', `${machine.registry} at ${run.registryUrl}`],
         ['kafkajs', machine.kafkajs],
         ['load average at start (1 / 5 / 15 min)', `${formatLoad(run.loadAtStart)} (${quietLine})`],

@@ -182,7 +182,8 @@ if (!smoke && !flags['no-wait']) {
 
 const env: BenchEnvironment = { brokers: brokers.split(','), registryUrl, workDir, profile: flags.profile, say };
 const loadAtStart = loadAverages();
-const machine = await machineFacts({ kafkaJarsDir: kafkaJarsDir(await stackRelease()), registryUrl });
+const kafka = await stackRelease();
+const machine = await machineFacts({ kafkaJarsDir: kafkaJarsDir(kafka), kafkaMode: kafka.mode, registryUrl });
 const sections: Section[] = [];
 const failures: RunInfo['failures'] = [];
 const command = `scripts/bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
