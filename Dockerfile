@@ -19,7 +19,10 @@ COPY schemas ./schemas
 COPY services ./services
 
 # The files stay root-owned and read-only to the service; the node user (uid
-# 1000, from the base image) only runs them.
+# 1000, from the base image) only runs them. It owns the DLQ archive's
+# directory, which compose.yaml mounts a named volume on (a new volume takes
+# the directory's owner).
+RUN mkdir -p /var/lib/dlq-service && chown node:node /var/lib/dlq-service
 USER node
 
 # Signals reach node directly (exec form); compose adds an init for reaping.

@@ -5,6 +5,7 @@
 // --stack (or STACK=compose|local) forces one. down, ps and logs act on
 // whatever up started.
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,7 +23,13 @@ import { composeCommand, dockerEngine } from './harness/docker.ts';
 import { clearLabState, readLabState, writeLabState, type LabMode, type LabState } from './harness/lab-state.ts';
 import { describeRelease, kafkaRelease } from './harness/kafka-release.ts';
 import { COMPONENTS, logTail, stackDown, stackStatus, stackUp } from './harness/local-stack.ts';
-import { localServiceStatus, localServices, startLocalServices, stopLocalServices } from './harness/local-services.ts';
+import {
+  LOCAL_DLQ_ARCHIVE,
+  localServiceStatus,
+  localServices,
+  startLocalServices,
+  stopLocalServices,
+} from './harness/local-services.ts';
 import { tailFile } from './harness/processes.ts';
 import { answersOk } from './harness/http-probe.ts';
 import { runAttached } from './harness/run-command.ts';
@@ -243,6 +250,10 @@ async function down(): Promise<void> {
     });
   } else {
     await stopLocalServices(say);
+    if (values.clean) {
+      await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${LOCAL_DLQ_ARCHIVE}${suffix}`, { force: true })));
+      say(`Removed the DLQ archive (${LOCAL_DLQ_ARCHIVE})`);
+    }
     if (state?.startedStack) {
       await stackDown({ clean: values.clean });
     } else if (state) {

@@ -1,5 +1,5 @@
-// 6. DLQ service: how long the index takes to rebuild from a DLQ of N
-// records, and the list endpoint's latency under a fixed request rate
+// 6. DLQ service: how long its archive takes to build from a DLQ of N
+// records (a first start: no archive file yet), and the list endpoint's latency under a fixed request rate
 // (autocannon, corrected for coordinated omission), with the real service
 // (services/dlq-service/main.ts) as its own process.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -102,13 +102,13 @@ async function load(url: string, seconds: number, overallRate?: number): Promise
 export async function benchDlqService(env: BenchEnvironment, options: DlqOptions): Promise<Section> {
   const result = section(
     'dlq',
-    `6. DLQ service: list endpoint and index rebuild with ${formatCount(options.records)} dead letters`,
+    `6. DLQ service: list endpoint and archive build with ${formatCount(options.records)} dead letters`,
     `${formatCount(options.records)} dead letters are written to a fresh DLQ topic as the consumer writes them ` +
       `(original bytes, context ` +
       'headers; 60 % invalid orders, 20 % retries exhausted, 20 % undecodable). The real service ' +
       '(`services/dlq-service/main.ts`, default ' +
-      'settings) starts on it; the rebuild time is what the service logs when its index has read the DLQ to the end ' +
-      '(from the start of ' +
+      'settings, a new archive file) starts on it; the build time is what the service logs when its archive has ' +
+      'read the DLQ to the end (from the start of ' +
       `its DLQ reader), and the time from process start until GET /ready answers 200. Then autocannon ` +
       `(${CONNECTIONS} connections, ` +
       `latencies corrected for coordinated omission) sends requests at a fixed ` +
@@ -132,7 +132,7 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
     });
     result.commands.push(service.command);
     const base = `http://127.0.0.1:${port}`;
-    const built = await service.waitForLog(/DLQ index built/, 30 * 60_000);
+    const built = await service.waitForLog(/^DLQ archive up to date$/, 30 * 60_000);
     while (!(await answersOk(`${base}/ready`))) {
       if (service.child.exitCode !== null)
         throw new Error(`the DLQ service exited (${service.child.exitCode}); see ${service.logFile}`);
@@ -141,7 +141,7 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
     }
     const readyMs = Date.now() - spawnedAt;
     if (Number(built.records) !== options.records)
-      throw new Error(`the index holds ${String(built.records)} records, expected ${options.records}`);
+      throw new Error(`the archive holds ${String(built.records)} records, expected ${options.records}`);
 
     const first = (await (await fetch(`${base}/dlq`)).json()) as { total: number; items: unknown[] };
     if (first.total !== options.records)
@@ -180,13 +180,13 @@ export async function benchDlqService(env: BenchEnvironment, options: DlqOptions
       result.profiles.push(
         await summarizeProfile(
           profileFile,
-          'the DLQ service (whole process: start-up, index rebuild and every load run)',
+          'the DLQ service (whole process: start-up, archive build and every load run)',
         ),
       );
     }
 
     result.tables.push({
-      headers: ['index rebuild (service log)', 'records', 'process start → /ready 200'],
+      headers: ['archive build (service log)', 'records', 'process start → /ready 200'],
       rows: [[`${formatCount(Number(built.ms))} ms`, formatCount(Number(built.records)), `${formatCount(readyMs)} ms`]],
     });
     result.tables.push({

@@ -4,6 +4,9 @@
 // for what they leave in Kafka (DLQ records, order stats, offsets).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { Admin, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { loadConfig, serviceSpecs } from '../../services/lib/config.ts';
 import { createKafka, KEYED_PARTITIONER } from '../../services/lib/kafka.ts';
@@ -200,8 +203,18 @@ export class Lab {
       SCHEMA_REGISTRY_URL: this.infra.registryUrl,
       ...labTopicEnv(this.names),
       HTTP_PORT: '0',
+      DLQ_DB_PATH: this.dlqArchive,
       ...this.settings,
     };
+  }
+
+  /**
+   * The DLQ service's archive for this lab: a temporary file. Every file
+   * whose name starts with it (another instance's `${dlqArchive}.2`, SQLite's
+   * -wal and -shm) is removed when the lab stops.
+   */
+  get dlqArchive(): string {
+    return join(tmpdir(), `${this.prefix}-dlq-archive.sqlite`);
   }
 
   async start(): Promise<void> {
@@ -221,6 +234,9 @@ export class Lab {
     await this.producer?.disconnect();
     if (this.admin !== undefined) await this.cleanUp(this.admin);
     await this.admin?.disconnect();
+    const archive = basename(this.dlqArchive);
+    const files = (await readdir(tmpdir())).filter((name) => name.startsWith(archive));
+    await Promise.all(files.map((name) => rm(join(tmpdir(), name), { force: true })));
   }
 
   /** What a lab leaves behind on the broker when it stops: its topics and groups stay (a failed test's evidence). */

@@ -25,6 +25,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RUN_DIR = join(LAB_DIR, 'run');
 const LOG_DIR = join(LAB_DIR, 'logs');
 const STOP_TIMEOUT_MS = 15_000;
+/** The DLQ service's archive in the local lab (`make down CLEAN=1` removes it). */
+export const LOCAL_DLQ_ARCHIVE = join(LAB_DIR, 'dlq-archive.sqlite');
 const SUPERVISOR = join(REPO_ROOT, 'scripts/supervise.ts');
 
 export interface LocalService {
@@ -61,6 +63,8 @@ export function localServices(
         ...resolvedEnvironment(service, env),
         KAFKA_BROKERS: endpoints.brokers,
         SCHEMA_REGISTRY_URL: endpoints.registryUrl,
+        // Compose's path is inside its volume; here the archive lives with the lab's other state.
+        ...(service.environment.DLQ_DB_PATH === undefined ? {} : { DLQ_DB_PATH: LOCAL_DLQ_ARCHIVE }),
       },
       logFile: logFileOf(service.name),
     }));

@@ -1,17 +1,16 @@
-// The DLQ as the service holds it: the index of dead letters, their replay
-// state and the replayer, fed by two topic followers. Routes query it; a
-// script (a benchmark) can drive it through buildApp and waitUntilCaughtUp.
+// The DLQ as the service holds it: the archive of dead letters (SQLite, which
+// outlives restarts and Kafka's retention), their replay state and the
+// replayer, fed by two topic followers. Routes query it; a script (a
+// benchmark) can drive it through buildApp and waitUntilCaughtUp.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
 import { parseDeadLetterId } from '../lib/dlq.ts';
 import type { Logger } from '../lib/logger.ts';
 import { wait } from '../lib/retry.ts';
 import type { Serde } from '../lib/serde.ts';
+import { DlqArchive } from './index/dlq-archive.ts';
 import { DlqFollower } from './index/dlq-follower.ts';
-import { DlqIndex } from './index/dlq-index.ts';
 import type { DlqEntry } from './index/entry.ts';
-import type { DlqFilter } from '../lib/dlq.ts';
-import { compileFilter, type CompiledFilter } from './index/filter.ts';
 import type { TopicFollower } from '../lib/topic-follower.ts';
 import { ValueDecoder } from './index/value-decoder.ts';
 import { ReplayStore, type ReplayState } from './replay/replay-store.ts';
@@ -24,6 +23,11 @@ export interface DeadLettersOptions {
   dlqTopic: string;
   replaysTopic: string;
   maxReplays: number;
+  /** The archive's SQLite file. */
+  dbPath: string;
+  /** The archive's bounds: older records, then the oldest beyond the count, are dropped. */
+  archiveMaxAgeMs: number;
+  archiveMaxRecords: number;
   logger: Logger;
   onReplayOutcome?: ReplayerOptions['onOutcome'];
 }
@@ -37,20 +41,36 @@ export interface Readiness {
 
 const BROKER_CHECK_MS = 3000;
 const LOAD_RETRY_MS = 1000;
+/** How often the archive learns where each DLQ partition now begins, and drops what is beyond its bounds. */
+const UPKEEP_MS = 30_000;
 
 export class DeadLetters {
-  readonly index = new DlqIndex();
+  readonly archive: DlqArchive;
   readonly replays: ReplayStore;
   readonly replayer: Replayer;
   private readonly dlq: DlqFollower;
   private indexLoaded = false;
   private replaysLoaded = false;
+  /** Per DLQ partition, the first offset Kafka still holds: older records live only in the archive. */
+  private firstOffsets = new Map<number, number>();
+  private upkeep: NodeJS.Timeout | undefined;
   private readonly stopping = new AbortController();
 
   constructor(private readonly options: DeadLettersOptions) {
     const { kafka, admin, logger } = options;
-    this.dlq = new DlqFollower(kafka, admin, options.dlqTopic, this.index, new ValueDecoder(options.serde), logger);
-    this.replays = new ReplayStore(kafka, admin, options.replaysTopic, logger);
+    this.archive = new DlqArchive(options.dbPath);
+    this.replays = new ReplayStore(kafka, admin, options.replaysTopic, logger, (partition, offset, count) =>
+      this.archive.setReplays(partition, offset, count),
+    );
+    this.dlq = new DlqFollower(
+      kafka,
+      admin,
+      options.dlqTopic,
+      this.archive,
+      new ValueDecoder(options.serde),
+      logger,
+      (partition, offset) => this.replays.get(partition, offset)?.count ?? 0,
+    );
     this.replayer = new Replayer({
       kafka,
       admin,
@@ -64,22 +84,80 @@ export class DeadLetters {
     });
   }
 
-  /** Starts following both topics; the loaded flags turn true once each was read to the end it had at start. */
+  /**
+   * Checks that the archive belongs to this cluster and this incarnation of
+   * the topic (else empties it, saying why), then follows both topics, the
+   * DLQ from where the archive stopped; the loaded flags turn true once each
+   * was read to the end it had at start.
+   */
   async start(): Promise<void> {
     const started = Date.now();
+    const { logger, dlqTopic } = this.options;
+    const resumed = this.archive.size;
+    const why = await this.checkArchive();
+    if (why === null) logger.info({ records: resumed, path: this.archive.path }, 'DLQ archive: resuming');
+    else logger.info({ path: this.archive.path, why }, `DLQ archive: rebuilding from ${dlqTopic}`);
     await this.replays.start();
     await this.dlq.start();
+    await this.keepUp();
+    this.upkeep = setInterval(() => void this.keepUp(), UPKEEP_MS);
     void this.load(this.replays.follower).then((loaded) => (this.replaysLoaded = loaded));
     void this.load(this.dlq.follower).then((loaded) => {
       this.indexLoaded = loaded;
-      if (loaded) this.options.logger.info({ records: this.index.size, ms: Date.now() - started }, 'DLQ index built');
+      if (!loaded) return;
+      logger.info({ records: this.archive.size, ms: Date.now() - started }, 'DLQ archive up to date');
+      void this.keepUp(); // a rebuild may have read past the bounds
     });
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
+    clearInterval(this.upkeep);
     await this.replayer.close();
     await Promise.all([this.dlq.stop(), this.replays.stop()]);
+    this.archive.close();
+  }
+
+  /** Why the archive had to be emptied, or null when it is this topic's and is kept. */
+  private async checkArchive(): Promise<string | null> {
+    const { admin, dlqTopic } = this.options;
+    const { clusterId } = await admin.describeCluster();
+    const why = this.archive.adopt({ clusterId, topic: dlqTopic });
+    if (why !== null) return why;
+    // A topic deleted and created again starts over at offset 0: an archive
+    // that has read further than a partition now goes was written from the
+    // topic's previous incarnation.
+    const ends = new Map(
+      (await admin.fetchTopicOffsets(dlqTopic)).map(({ partition, high }) => [partition, BigInt(high)]),
+    );
+    for (const [partition, next] of this.archive.positions()) {
+      const end = ends.get(partition);
+      if (end === undefined || next > end) {
+        const now = end === undefined ? 'no longer exists' : `now ends at offset ${end}`;
+        const reason = `it read partition ${partition} to offset ${next}, which ${now}: the topic was created again`;
+        this.archive.reset();
+        return reason;
+      }
+    }
+    return null;
+  }
+
+  /** Learns where each DLQ partition begins now, and keeps the archive within its bounds. */
+  private async keepUp(): Promise<void> {
+    const { admin, dlqTopic, archiveMaxAgeMs, archiveMaxRecords, logger } = this.options;
+    try {
+      const offsets = await admin.fetchTopicOffsets(dlqTopic);
+      this.firstOffsets = new Map(offsets.map(({ partition, low }) => [partition, Number(low)]));
+    } catch (error) {
+      logger.debug({ err: error }, 'could not read where the DLQ partitions begin; trying again later');
+    }
+    const dropped = this.archive.prune(Date.now(), { maxAgeMs: archiveMaxAgeMs, maxRecords: archiveMaxRecords });
+    if (dropped > 0) logger.info({ dropped, records: this.archive.size }, 'DLQ archive: dropped the oldest records');
+  }
+
+  /** The topic still holds the record (else only the archive does: Kafka's retention removed it). */
+  inKafka(entry: DlqEntry): boolean {
+    return entry.offset >= (this.firstOffsets.get(entry.partition) ?? 0);
   }
 
   /** Replays may be checked against the replay state only once it is loaded. */
@@ -97,15 +175,11 @@ export class DeadLetters {
 
   get(id: string): DlqEntry | undefined {
     const position = parseDeadLetterId(id);
-    return position === undefined ? undefined : this.index.get(position.partition, position.offset);
+    return position === undefined ? undefined : this.archive.get(position.partition, position.offset);
   }
 
   stateOf(entry: DlqEntry): ReplayState | undefined {
     return this.replays.get(entry.partition, entry.offset);
-  }
-
-  compile(filter: DlqFilter): CompiledFilter {
-    return compileFilter(filter, (entry) => this.stateOf(entry)?.count ?? 0);
   }
 
   async readiness(): Promise<Readiness> {
@@ -117,7 +191,7 @@ export class DeadLetters {
     return {
       ready: broker && this.indexLoaded && this.replaysLoaded,
       broker,
-      index: { loaded: this.indexLoaded, records: this.index.size, lag: lags?.[0] ?? null },
+      index: { loaded: this.indexLoaded, records: this.archive.size, lag: lags?.[0] ?? null },
       replays: { loaded: this.replaysLoaded, lag: lags?.[1] ?? null },
     };
   }

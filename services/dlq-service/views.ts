@@ -16,12 +16,14 @@ function jsonSafe(order: Readonly<Record<string, unknown>> | null): Record<strin
   );
 }
 
-export function summaryView(entry: DlqEntry, state: ReplayState | undefined) {
+/** `inKafka`: the DLQ topic still holds the record (else Kafka's retention removed it, and only the archive has it). */
+export function summaryView(entry: DlqEntry, state: ReplayState | undefined, inKafka: boolean) {
   const price = entry.order?.price;
   return {
     id: entryId(entry),
     partition: entry.partition,
     offset: String(entry.offset),
+    inKafka,
     failedAt: new Date(entry.time).toISOString(),
     failureClass: entry.failureClass,
     exceptionClass: entry.exceptionClass,
@@ -52,9 +54,9 @@ export function summaryView(entry: DlqEntry, state: ReplayState | undefined) {
   };
 }
 
-export function detailView(entry: DlqEntry, state: ReplayState | undefined) {
+export function detailView(entry: DlqEntry, state: ReplayState | undefined, inKafka: boolean) {
   return {
-    ...summaryView(entry, state),
+    ...summaryView(entry, state, inKafka),
     order: jsonSafe(entry.order),
     schemaId: entry.schemaId,
     value: entry.value?.toString('base64') ?? null,

@@ -310,7 +310,7 @@ function isContextHeader(name: string, value: IHeaders[string]): boolean {
 
 /**
  * What GET /dlq, GET /dlq/stats and POST /dlq/replay select dead letters by:
- * the DLQ service applies it (dlq-service/index/filter.ts), the lab's API
+ * the DLQ service applies it (dlq-service/index/dlq-archive.ts), the lab's API
  * client sends it.
  */
 export interface DlqFilter {

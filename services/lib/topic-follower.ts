@@ -1,6 +1,7 @@
-// Reads a topic from the beginning and then follows it, read_committed, with a
-// group id of its own (`<purpose>-<topic>-<uuid>`) that never commits: every
-// start is a full read. It knows how far it has read per partition, so a
+// Reads a topic from the beginning (or from offsets the caller kept) and then
+// follows it, read_committed, with a group id of its own
+// (`<purpose>-<topic>-<uuid>`) that never commits: the follower itself
+// remembers nothing between starts. It knows how far it has read per partition, so a
 // caller can wait until it has caught up with the end of the topic as it was
 // when asked, or be told after each batch read. The one way the services and
 // the lab read a topic whole: the DLQ service's index and replay state, the
@@ -44,10 +45,19 @@ export class TopicFollower {
     this.joined = new Promise((resolve) => this.consumer.on(this.consumer.events.GROUP_JOIN, () => resolve()));
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts reading: from the beginning, or for the partitions in `from` at
+   * the offset given (where a caller that keeps what it read stopped). An
+   * offset the topic no longer holds falls back to its beginning.
+   */
+  async start(from: ReadonlyMap<number, bigint> = new Map()): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({ autoCommit: false, eachBatch: this.handle });
+    for (const [partition, offset] of from) {
+      this.positions.set(partition, offset);
+      this.consumer.seek({ topic: this.topic, partition, offset: String(offset) });
+    }
   }
 
   async stop(): Promise<void> {

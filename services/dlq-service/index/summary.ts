@@ -1,5 +1,5 @@
-// Counts over a set of dead letters: GET /dlq/stats, and the reason
-// histogram of a bulk replay's dry run.
+// Counts over a set of dead letters: what GET /dlq/stats answers (the archive
+// counts in SQL), and the reason histogram of a bulk replay's dry run.
 import type { DlqEntry } from './entry.ts';
 
 export interface DlqSummary {
@@ -17,69 +17,15 @@ export interface DlqSummary {
 
 /** Stands for an absent failure class or product in the counts. */
 export const NONE = '(none)';
-const MAX_REASONS = 50;
-const MINUTE_MS = 60_000;
-const MINUTES = 60;
+/** Most reasons a histogram lists. */
+export const MAX_REASONS = 50;
 
-export class SummaryBuilder {
-  private total = 0;
-  private replayed = 0;
-  private readonly classes = new Map<string, number>();
-  private readonly products = new Map<string, number>();
-  private readonly reasons = new Map<string, number>();
-  private readonly minutes = new Array<number>(MINUTES).fill(0);
-  private readonly firstMinute: number;
-  private oldest = Number.POSITIVE_INFINITY;
-  private newest = Number.NEGATIVE_INFINITY;
-
-  constructor(now: number) {
-    this.firstMinute = (Math.floor(now / MINUTE_MS) - (MINUTES - 1)) * MINUTE_MS;
-  }
-
-  add(entry: DlqEntry, replayed: boolean): void {
-    this.total += 1;
-    if (replayed) this.replayed += 1;
-    increment(this.classes, entry.failureClass ?? NONE);
-    const product = entry.order?.product;
-    increment(this.products, typeof product === 'string' ? product : NONE);
-    increment(this.reasons, entry.reason);
-    const minute = Math.floor((entry.time - this.firstMinute) / MINUTE_MS);
-    if (minute >= 0 && minute < MINUTES) this.minutes[minute]! += 1;
-    this.oldest = Math.min(this.oldest, entry.time);
-    this.newest = Math.max(this.newest, entry.time);
-  }
-
-  result(): DlqSummary {
-    return {
-      total: this.total,
-      replayed: this.replayed,
-      byFailureClass: Object.fromEntries(this.classes),
-      byProduct: Object.fromEntries(this.products),
-      byReason: reasonHistogram(this.reasons),
-      perMinute: this.minutes.map((count, i) => ({
-        minute: new Date(this.firstMinute + i * MINUTE_MS).toISOString(),
-        count,
-      })),
-      oldest: this.total === 0 ? null : new Date(this.oldest).toISOString(),
-      newest: this.total === 0 ? null : new Date(this.newest).toISOString(),
-    };
-  }
-}
-
-/** Reasons of the given entries, most frequent first (a dry run's histogram). */
+/** Reasons of the given entries, most frequent first (a dry run's histogram), at most MAX_REASONS. */
 export function reasonsOf(entries: Iterable<DlqEntry>): { reason: string; count: number }[] {
   const reasons = new Map<string, number>();
-  for (const entry of entries) increment(reasons, entry.reason);
-  return reasonHistogram(reasons);
-}
-
-function reasonHistogram(reasons: Map<string, number>): { reason: string; count: number }[] {
+  for (const { reason } of entries) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   return [...reasons]
-    .sort(([a, countA], [b, countB]) => countB - countA || a.localeCompare(b))
+    .sort(([a, countA], [b, countB]) => countB - countA || (a < b ? -1 : a > b ? 1 : 0))
     .slice(0, MAX_REASONS)
     .map(([reason, count]) => ({ reason, count }));
-}
-
-function increment(counts: Map<string, number>, key: string): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

@@ -41,11 +41,13 @@ export class ReplayStore {
   private readonly states = new Map<number, Map<number, ReplayState>>();
   readonly follower: TopicFollower;
 
+  /** `onChange`: told each record's replay count as it changes (the archive mirrors it). */
   constructor(
     kafka: Kafka,
     admin: Admin,
     readonly topic: string,
     private readonly logger: Logger,
+    private readonly onChange: (partition: number, offset: number, count: number) => void = () => {},
   ) {
     this.follower = new TopicFollower(kafka, admin, topic, 'dlq-service', (payload) => this.read(payload), logger);
   }
@@ -72,7 +74,9 @@ export class ReplayStore {
       partitionStates = new Map();
       this.states.set(partition, partitionStates);
     }
-    if (state.count >= (partitionStates.get(offset)?.count ?? 0)) partitionStates.set(offset, state);
+    if (state.count < (partitionStates.get(offset)?.count ?? 0)) return;
+    partitionStates.set(offset, state);
+    this.onChange(partition, offset, state.count);
   }
 
   private async read({ batch }: EachBatchPayload): Promise<void> {
@@ -82,6 +86,7 @@ export class ReplayStore {
       if (position !== undefined && message.value === null) {
         // A tombstone: an operator reset the record's replay state.
         this.states.get(position.partition)?.delete(position.offset);
+        this.onChange(position.partition, position.offset, 0);
         continue;
       }
       let state: unknown;

@@ -1,5 +1,5 @@
-// The DLQ index, replay state and replayer (see dead-letters.ts), started with
-// the app and stopped when it closes.
+// The DLQ archive, replay state and replayer (see dead-letters.ts), started
+// with the app and stopped when it closes.
 import { Gauge } from 'prom-client';
 import type { ServiceConfig } from '../../../lib/config.ts';
 import type { Logger } from '../../../lib/logger.ts';
@@ -23,15 +23,18 @@ export default fp<{ config: ServiceConfig<'dlq-service'>; logger: Logger }>(asyn
     dlqTopic: config.DLQ_TOPIC,
     replaysTopic: config.REPLAYS_TOPIC,
     maxReplays: config.DLQ_MAX_REPLAYS,
+    dbPath: config.DLQ_DB_PATH,
+    archiveMaxAgeMs: config.DLQ_ARCHIVE_MAX_AGE_DAYS * 24 * 3600 * 1000,
+    archiveMaxRecords: config.DLQ_ARCHIVE_MAX_RECORDS,
     logger,
     onReplayOutcome: (outcome, count) => app.metrics.replays.inc({ outcome }, count),
   });
   new Gauge({
-    name: 'dlq_index_records',
-    help: 'Dead letters in the index',
+    name: 'dlq_archive_records',
+    help: 'Dead letters in the archive',
     registers: [app.metrics.registry],
     collect() {
-      this.set(deadLetters.index.size);
+      this.set(deadLetters.archive.size);
     },
   });
   app.decorate('deadLetters', deadLetters);
