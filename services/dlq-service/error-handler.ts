@@ -39,11 +39,17 @@ export function errorHandler(error: FastifyError | ApiError, request: FastifyReq
   if (status >= 500) {
     request.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
     // A 5xx we chose to answer (ApiError) says what to do; any other hides its internals.
-    const message = error instanceof ApiError ? error.message : 'internal error; the service log has the details';
+    if (!(error instanceof ApiError)) {
+      return reply.code(status).send({
+        statusCode: status,
+        error: STATUS_CODES[status],
+        message: 'internal error; the service log has the details',
+      });
+    }
     return reply
       .code(status)
-      .headers(error instanceof ApiError ? error.headers : {})
-      .send({ statusCode: status, error: STATUS_CODES[status], message });
+      .headers(error.headers)
+      .send({ statusCode: status, error: STATUS_CODES[status], message: error.message, code: error.code });
   }
   return reply
     .code(status)

@@ -38,6 +38,15 @@ function decimal(min: number, max: number) {
   });
 }
 
+/** A bearer token: 16 characters or more; empty counts as unset. */
+function secret(emptyMeans: string) {
+  return makeValidator<string>((input) => {
+    if (input !== '' && String(input).length < 16)
+      throw new EnvError(`expected at least 16 characters (${emptyMeans})`);
+    return String(input);
+  });
+}
+
 const brokerList = makeValidator<string[]>((input) => {
   const brokers = String(input)
     .split(',')
@@ -167,15 +176,30 @@ export const serviceSpecs = {
     HTTP_PORT: wholeNumber(0, 65535)({ default: 8080 }),
     HTTP_HOST: str({ default: '0.0.0.0' }),
     // Empty counts as unset, so Compose can pass `${DLQ_API_TOKEN:-}` through.
-    DLQ_API_TOKEN: makeValidator<string>((input) => {
-      if (input !== '' && String(input).length < 16)
-        throw new EnvError('expected at least 16 characters (or empty for read-only)');
-      return String(input);
-    })({ default: undefined, desc: 'bearer token for the replay routes; unset = read-only' }),
+    DLQ_API_TOKEN: secret('or empty for read-only')({
+      default: undefined,
+      desc: 'bearer token for the replay routes; unset = read-only',
+    }),
+    DLQ_READ_TOKEN: secret('or empty for open reads')({
+      default: undefined,
+      desc: 'bearer token every read route needs (the API token is accepted too); unset = reads are open',
+    }),
     DLQ_MAX_REPLAYS: wholeNumber(1, 100)({ default: 3, desc: 'loop guard: most times an order may be replayed' }),
     DLQ_PAGE_SIZE: wholeNumber(1, 10_000)({ default: 50, desc: 'GET /dlq page size when no limit is given' }),
     DLQ_PAGE_SIZE_MAX: wholeNumber(1, 10_000)({ default: 500, desc: 'largest limit GET /dlq accepts' }),
     DLQ_REPLAY_BATCH_MAX: wholeNumber(1, 100_000)({ default: 1000, desc: 'most records one POST /dlq/replay replays' }),
+    DLQ_DB_PATH: str({ desc: 'the dead-letter archive, a SQLite file (created when missing)' }),
+    DLQ_ARCHIVE_MAX_AGE_DAYS: wholeNumber(
+      1,
+      36_500,
+    )({
+      default: 180,
+      desc: 'archived dead letters older than this are dropped, oldest first',
+    }),
+    DLQ_ARCHIVE_MAX_RECORDS: wholeNumber(1)({
+      default: 5_000_000,
+      desc: 'most dead letters the archive keeps; beyond it the oldest are dropped',
+    }),
   },
 } as const;
 

@@ -106,7 +106,7 @@ describe('DLQ service API', () => {
     const written = await writeDeadLetters(lab, Object.values(records));
     for (const [i, name] of Object.keys(records).entries()) id[name] = written[i]!;
     service = await DlqService.start(lab, { DLQ_REPLAY_BATCH_MAX: String(REPLAY_BATCH_MAX) });
-    readOnly = await DlqService.start(lab, { DLQ_API_TOKEN: '' });
+    readOnly = await DlqService.start(lab, { DLQ_API_TOKEN: '', DLQ_DB_PATH: `${lab.dlqArchive}.read-only` });
   });
 
   after(async () => {
@@ -405,6 +405,9 @@ describe('DLQ service API', () => {
     it('answers 400 naming the body property for a bad body', async () => {
       await badRequest(service.post(`/dlq/${id.A}/replay`, { force: 'yes' }), 'force');
       await badRequest(service.post(`/dlq/${id.A}/replay`, { forse: true }), 'forse');
+      // JSON has types: nothing in a body is coerced (null is not false, "true" is not true).
+      await badRequest(service.post(`/dlq/${id.A}/replay`, { force: null }), 'force');
+      await badRequest(service.post(`/dlq/${id.A}/replay`, { force: 'true' }), 'force');
       await badRequest(service.post('/dlq/nope/replay', {}), 'id');
       const malformed = await service.request('POST', `/dlq/${id.A}/replay`, {
         headers: { 'content-type': 'application/json' },
@@ -451,6 +454,10 @@ describe('DLQ service API', () => {
       await badRequest(service.post('/dlq/replay', { limit: 0 }), 'limit');
       await badRequest(service.post('/dlq/replay', { limit: REPLAY_BATCH_MAX + 1 }), 'limit');
       await badRequest(service.post('/dlq/replay', { dryRun: 'perhaps' }), 'dryRun');
+      await badRequest(service.post('/dlq/replay', { limit: '5' }), 'limit');
+      await badRequest(service.post('/dlq/replay', { dryRun: 0 }), 'dryRun');
+      const noBody = await service.request('POST', '/dlq/replay');
+      assert.equal(noBody.status, 400, `a bulk replay without a body: ${JSON.stringify(noBody.body)}`);
       await badRequest(service.post('/dlq/replay', { failureClass: 'fatal' }), 'failureClass');
       await badRequest(service.post('/dlq/replay', { from: iso(1), to: iso(2) }), 'from');
       await badRequest(service.post('/dlq/replay', { everything: true }), 'everything');
@@ -478,7 +485,7 @@ describe('DLQ service API', () => {
       const metrics = await service.get('/metrics');
       assert.equal(metrics.status, 200);
       assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
-      assert.match(metrics.body, /^dlq_index_records 13$/m);
+      assert.match(metrics.body, /^dlq_archive_records 13$/m);
       assert.match(metrics.body, /^dlq_replays_total\{outcome="replayed"\} \d+$/m);
       assert.match(
         metrics.body,
@@ -490,6 +497,34 @@ describe('DLQ service API', () => {
       const { status, body } = await service.get('/nowhere');
       assert.equal(status, 404);
       assert.equal(body.statusCode, 404);
+    });
+
+    it('sends security headers on every response: a content security policy, no sniffing, no framing', async () => {
+      for (const path of ['/dlq', '/health', '/', '/openapi.json', '/nowhere']) {
+        const { headers } = await service.get(path);
+        const csp = headers.get('content-security-policy') ?? '';
+        assert.match(csp, /default-src 'self'/, path);
+        assert.match(csp, /frame-ancestors 'none'/, path);
+        assert.match(csp, /object-src 'none'/, path);
+        assert.equal(headers.get('x-content-type-options'), 'nosniff', path);
+        assert.equal(headers.get('referrer-policy'), 'no-referrer', path);
+      }
+    });
+
+    it('answers 405 with an Allow header for a known path called with a method it does not serve', async () => {
+      for (const [method, path, allow] of [
+        ['DELETE', '/dlq', 'GET, HEAD'],
+        ['PUT', '/dlq/0-1', 'GET, HEAD'],
+        ['GET', '/dlq/0-1/replay', 'POST'],
+        ['GET', '/dlq/replay', 'POST'],
+        ['POST', '/health?x=1', 'GET, HEAD'],
+      ] as const) {
+        const { status, headers, body } = await service.request(method, path);
+        assert.equal(status, 405, `${method} ${path}`);
+        assert.equal(headers.get('allow'), allow, `${method} ${path}`);
+        assert.equal(body.code, 'METHOD_NOT_ALLOWED');
+        assert.match(body.message, new RegExp(`does not answer ${method}`));
+      }
     });
   });
 

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { buildApp } from '../../services/dlq-service/app.ts';
 import { loadConfig, serviceSpecs } from '../../services/lib/config.ts';
 import { deadLetterHeaders, type DeadLetterContext } from '../../services/lib/dlq.ts';
-import { createKafka } from '../../services/lib/kafka.ts';
+import { createKafka, KEYED_PARTITIONER } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
 import { valueSubject } from '../../services/lib/topics.ts';
@@ -124,6 +124,7 @@ export async function writeDeadLetters(lab: Lab, records: SyntheticDeadLetter[])
   const schemaId = await serde.register(await readSchemaFile('schemas/order.avsc'), valueSubject(lab.topics.orders));
   const kafka = createKafka({ brokers: lab.infra.brokers, clientId: `${lab.prefix}-dlq-writer`, logger });
   const producer = kafka.producer({
+    ...KEYED_PARTITIONER,
     transactionalId: `${lab.prefix}-dlq-writer`,
     idempotent: true,
     maxInFlightRequests: 1,

@@ -24,6 +24,8 @@ describe('DLQ dashboard in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let orderId: string;
+  /** Errors the page logged: a content security policy that blocked something shows here. */
+  const consoleErrors: string[] = [];
 
   before(async () => {
     assert.ok(
@@ -51,6 +53,9 @@ describe('DLQ dashboard in Chromium', () => {
       ],
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
     // Every request the page makes must go to the service itself (no CDN).
     page.on('request', (request) =>
       assert.ok(request.url().startsWith(service.url), `the page requested ${request.url()}`),
@@ -76,6 +81,22 @@ describe('DLQ dashboard in Chromium', () => {
     assert.match(await page.locator('#average').innerText(), /\$/);
     assert.match(await page.locator('#status').innerText(), /live/);
     await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard.png`, fullPage: true });
+    assert.deepEqual(consoleErrors, [], 'nothing blocked by the content security policy, nothing failed');
+  });
+
+  it('serves Swagger UI under a content security policy it passes', async () => {
+    const docs = await browser.newPage();
+    const errors: string[] = [];
+    docs.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    const response = await docs.goto(`${service.url}/docs/`);
+    assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'self'/);
+    await docs
+      .locator('.swagger-ui .info .title', { hasText: 'kafka-orders DLQ service' })
+      .waitFor({ timeout: 15_000 });
+    await docs.close();
+    assert.deepEqual(errors, []);
   });
 
   it('filters without a reload', async () => {
@@ -144,5 +165,36 @@ describe('DLQ dashboard in Chromium', () => {
     assert.equal(await cutStack.locator('.truncated').innerText(), 'truncated: stacktrace');
     assert.equal(await cutStack.getByRole('button', { name: 'Replay' }).isEnabled(), true);
     await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-truncated.png`, fullPage: true });
+  });
+  it('with a read token, asks for it once, and marks a record Kafka no longer holds as archive only', async () => {
+    const archive = (await service.get('/dlq?q=o-cut-value')).body.items[0];
+    assert.equal(archive?.inKafka, true);
+    await service.close();
+    // Kafka's retention, as it would act on old segments: partition 0 of the DLQ topic loses what it holds.
+    await lab.admin.fetchTopicMetadata({ topics: [lab.topics.dlq] });
+    const [end] = (await lab.admin.fetchTopicOffsets(lab.topics.dlq)).filter(({ partition }) => partition === 0);
+    await lab.admin.deleteTopicRecords({ topic: lab.topics.dlq, partitions: [{ partition: 0, offset: end!.high }] });
+    const readToken = 'read-token-0123456789';
+    service = await DlqService.start(lab, { DLQ_READ_TOKEN: readToken });
+    assert.equal((await service.get('/dlq')).status, 401, 'reads need the token now');
+
+    const guarded = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    await guarded.goto(service.url);
+    await guarded.locator('#read-dialog[open]').waitFor({ timeout: 10_000 });
+    await guarded.fill('#read-token', 'not-the-read-token');
+    await guarded.click('#read-submit');
+    await guarded.locator('#read-result', { hasText: 'That token was refused' }).waitFor({ timeout: 10_000 });
+    await guarded.fill('#read-token', readToken);
+    await guarded.click('#read-submit');
+    const cutValue = guarded.locator('#rows tr', { hasText: 'o-cut-value' });
+    await cutValue.waitFor({ timeout: 15_000 });
+    assert.equal(await cutValue.locator('.archived').innerText(), 'archive only');
+    assert.equal(await guarded.locator('#rows tr', { hasText: 'o-cut-stack' }).locator('.archived').count(), 0);
+    await guarded.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-archive-only.png`, fullPage: true });
+
+    await guarded.reload();
+    await cutValue.waitFor({ timeout: 15_000 });
+    assert.equal(await guarded.locator('#read-dialog[open]').count(), 0, 'asked once per tab');
+    await guarded.close();
   });
 });

@@ -1,10 +1,14 @@
 // The DLQ dashboard: polls the API every POLL_MS (no reload), renders with
 // textContent only (record fields come from Kafka and are never HTML), and
 // replays through POST /dlq/{id}/replay with the token the user types. The
-// token is kept in sessionStorage, so it is asked once per tab.
+// token is kept in sessionStorage, so it is asked once per tab. When the
+// service has a read token (DLQ_READ_TOKEN), its read routes answer 401
+// until the page sends it: the page asks for it once, keeps it the same way
+// and sends it with every read.
 const POLL_MS = 2000;
 const PAGE = 50;
 const TOKEN_KEY = 'dlq-api-token';
+const READ_TOKEN_KEY = 'dlq-read-token';
 
 /** lib/dlq.ts LOSSY_CUTS: after these cuts the record is not the original, and the service refuses to replay it. */
 const LOSSY_CUTS = ['headers', 'value', 'key'];
@@ -16,8 +20,15 @@ let selected;
 /** Only the latest refresh renders: an older one that answers late must not overwrite it. */
 let generation = 0;
 
+/** A read route refused the page's read token (or its lack of one). */
+class ReadTokenNeeded extends Error {}
+
 async function getJson(path) {
-  const response = await fetch(path, { headers: { accept: 'application/json' } });
+  const headers = { accept: 'application/json' };
+  const readToken = sessionStorage.getItem(READ_TOKEN_KEY);
+  if (readToken) headers.authorization = `Bearer ${readToken}`;
+  const response = await fetch(path, { headers });
+  if (response.status === 401) throw new ReadTokenNeeded((await response.json()).message);
   if (!response.ok) throw new Error(`${path}: ${response.status}`);
   return response.json();
 }
@@ -73,7 +84,15 @@ function renderRows(page) {
     row.dataset.id = item.id;
     if (item.replays > 0) row.classList.add('replayed');
     cell(row, new Date(item.failedAt).toLocaleString(), 'nowrap');
-    cell(row, item.id, 'mono nowrap');
+    const id = cell(row, item.id, 'mono nowrap');
+    if (!item.inKafka) {
+      // Kafka's retention removed it from the DLQ topic; the service's archive still has it, bytes and all.
+      const gone = document.createElement('span');
+      gone.className = 'archived';
+      gone.textContent = 'archive only';
+      gone.title = 'No longer in Kafka: the DLQ topic no longer holds it. Shown and replayed from the archive.';
+      id.append(' ', gone);
+    }
     const badge = document.createElement('span');
     badge.className = `class ${item.failureClass ?? ''}`;
     badge.textContent = item.failureClass ?? 'unknown';
@@ -122,12 +141,33 @@ async function refresh() {
     renderRows(page);
     renderCounts(stats, orders);
     $('status').dataset.state = ready.ready ? 'ready' : 'loading';
-    $('status').textContent = ready.ready ? `live · ${count.format(ready.index.records)} indexed` : 'loading the DLQ…';
+    $('status').textContent = ready.ready ? `live · ${count.format(ready.index.records)} archived` : 'loading the DLQ…';
   } catch (error) {
     if (mine !== generation) return;
+    if (error instanceof ReadTokenNeeded) return askForReadToken(error.message);
     $('status').dataset.state = 'error';
     $('status').textContent = `cannot reach the service (${error.message})`;
   }
+}
+
+function askForReadToken(message) {
+  $('status').dataset.state = 'loading';
+  $('status').textContent = 'waiting for the read token';
+  if ($('read-dialog').open) return;
+  const refused = sessionStorage.getItem(READ_TOKEN_KEY) !== null;
+  sessionStorage.removeItem(READ_TOKEN_KEY);
+  $('read-result').textContent = refused ? `That token was refused: ${message}` : '';
+  $('read-token').value = '';
+  $('read-dialog').showModal();
+}
+
+function submitReadToken(event) {
+  event.preventDefault();
+  const token = $('read-token').value.trim();
+  if (!token) return;
+  sessionStorage.setItem(READ_TOKEN_KEY, token);
+  $('read-dialog').close();
+  void refresh();
 }
 
 function openReplay(item) {
@@ -176,6 +216,7 @@ async function replay(event) {
 }
 
 $('replay-form').addEventListener('submit', replay);
+$('read-form').addEventListener('submit', submitReadToken);
 $('replay-cancel').addEventListener('click', () => $('replay-dialog').close());
 for (const id of ['filter-text', 'filter-class', 'filter-replayed'])
   $(id).addEventListener('input', () => void refresh());

@@ -38,8 +38,29 @@ export interface Refused {
 export interface ReplayResult {
   replayed: Replayed[];
   refused: Refused[];
-  /** Records not replayed because Kafka did not answer or refused their transaction (the request stopped there). */
+  /**
+   * Records not replayed because Kafka did not answer or refused their
+   * transaction before its commit (aborted: nothing of it was written, safe
+   * to retry; the request stopped there).
+   */
   failed: string[];
+  /**
+   * Records whose transaction was being committed when Kafka's answer was
+   * lost: replayed or not, nobody knows yet. Their replay state tells, once
+   * the service reads it back from the replay-state topic; retry only those
+   * it shows as not replayed.
+   */
+  unknown: string[];
+}
+
+/** Broker errors that say this producer was fenced: its open transaction is aborted, nothing of it written. */
+const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+/** How long a replay may wait for the replay state to be read to its end. */
+const CATCH_UP_MS = 10_000;
+
+/** The commit of a replay transaction got no answer: it may have happened. */
+class CommitOutcomeUnknown extends Error {
+  override name = 'CommitOutcomeUnknown';
 }
 
 export interface ReplayerOptions {
@@ -49,7 +70,7 @@ export interface ReplayerOptions {
   transactionalId: string;
   maxReplays: number;
   logger: Logger;
-  onOutcome?: (outcome: 'replayed' | 'failed' | Refusal, count: number) => void;
+  onOutcome?: (outcome: 'replayed' | 'failed' | 'unknown' | Refusal, count: number) => void;
 }
 
 interface Planned {
@@ -148,9 +169,26 @@ export class Replayer {
   }
 
   private async replayLocked(entries: readonly DlqEntry[], force: boolean): Promise<ReplayResult> {
-    const result: ReplayResult = { replayed: [], refused: [], failed: [] };
+    const result: ReplayResult = { replayed: [], refused: [], failed: [], unknown: [] };
     const planned: Planned[] = [];
     const at = new Date();
+    try {
+      // The producer's transactional id is this DLQ's: starting it fences any
+      // other replayer of the DLQ (another instance) and completes what that
+      // one was committing. Reading the replay state to its end after that
+      // means the checks below see every replay the other committed, and any
+      // replay it commits from now on fails as fenced: a dead letter is never
+      // replayed twice by two instances.
+      await this.connect();
+      await this.options.store.follower.waitUntilCaughtUp(CATCH_UP_MS);
+    } catch (error) {
+      result.failed = entries.map(entryId);
+      this.options.logger.error(
+        { err: error, failed: result.failed.length },
+        'could not start the replay producer or read the replay state; nothing was replayed',
+      );
+      return this.counted(result);
+    }
     try {
       for (const entry of entries) {
         const plan = await this.plan(entry, force, at);
@@ -173,11 +211,22 @@ export class Replayer {
       try {
         result.replayed.push(...(await this.commit(planned.slice(start, start + CHUNK), at)));
       } catch (error) {
-        result.failed = planned.slice(start).map(({ entry }) => entryId(entry));
-        this.options.logger.error(
-          { err: error, failed: result.failed.length },
-          'replay transaction failed; nothing of it was written',
-        );
+        const chunk = planned.slice(start, start + CHUNK).map(({ entry }) => entryId(entry));
+        const rest = planned.slice(start + CHUNK).map(({ entry }) => entryId(entry));
+        if (error instanceof CommitOutcomeUnknown) {
+          result.unknown = chunk;
+          result.failed = rest;
+          this.options.logger.error(
+            { err: error.cause, unknown: chunk.length, failed: rest.length },
+            'replay transaction: the commit got no answer; whether it happened shows in the replay state',
+          );
+        } else {
+          result.failed = [...chunk, ...rest];
+          this.options.logger.error(
+            { err: error, failed: result.failed.length },
+            'replay transaction failed; nothing of it was written',
+          );
+        }
         break;
       }
     }
@@ -209,6 +258,7 @@ export class Replayer {
   private counted(result: ReplayResult): ReplayResult {
     this.options.onOutcome?.('replayed', result.replayed.length);
     this.options.onOutcome?.('failed', result.failed.length);
+    this.options.onOutcome?.('unknown', result.unknown.length);
     for (const refused of result.refused) this.options.onOutcome?.(refused.refusal, 1);
     return result;
   }
@@ -251,7 +301,13 @@ export class Replayer {
         acks: -1,
         messages: replayed.map(({ id, state }) => ({ key: id, value: JSON.stringify(state), partition: 0 })),
       });
-      await transaction.commit();
+      try {
+        await transaction.commit();
+      } catch (error) {
+        // Fenced: another instance took over the transactional id, and the broker aborted this transaction.
+        if (FENCED.has((error as { type?: string }).type ?? '')) throw error;
+        throw new CommitOutcomeUnknown('the commit of the replay transaction got no answer', { cause: error });
+      }
       for (const [i, { entry }] of planned.entries())
         this.options.store.apply(entry.partition, entry.offset, replayed[i]!.state);
       this.options.logger.info(
@@ -260,6 +316,7 @@ export class Replayer {
       );
       return replayed;
     } catch (error) {
+      // After a commit without answer, an abort is refused or too late; it is tried all the same.
       await transaction.abort().catch(() => undefined);
       // The producer may be fenced or out of step; the next replay starts a fresh one.
       const producer = this.producer;

@@ -1,7 +1,8 @@
 // What every resource's schemas use: the error body (a shared schema,
 // registered with app.addSchema and referenced as { $ref: 'Error#' }; the
 // OpenAPI document lists it under components.schemas by that name), and the
-// bearer-token requirement of the routes that change something.
+// bearer-token requirements of the routes that change something and of the
+// read routes.
 export const errorSchema = {
   $id: 'Error',
   type: 'object',
@@ -23,3 +24,5 @@ export function errors<S extends number>(...statuses: S[]): Record<S, typeof err
 }
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+/** The read routes: open, or with DLQ_READ_TOKEN set, a bearer token (the read token or the API token). */
+export const readSecurity: { [name: string]: string[] }[] = [{}, { readToken: [] }];

@@ -1,7 +1,7 @@
 // Request and response schemas of the /dlq routes. They validate requests
 // (every bad parameter is a 400 that names it) and document the API.
 import { FAILURE_CLASSES, TRUNCATED_PARTS } from '../../lib/dlq.ts';
-import { bearerSecurity, errors } from './common.ts';
+import { bearerSecurity, errors, readSecurity } from './common.ts';
 
 export interface PageLimits {
   defaultSize: number;
@@ -59,6 +59,7 @@ export const summarySchema = {
     'id',
     'partition',
     'offset',
+    'inKafka',
     'failedAt',
     'failureClass',
     'reason',
@@ -71,6 +72,12 @@ export const summarySchema = {
     id: { type: 'string', description: ID_DESCRIPTION },
     partition: { type: 'integer', description: 'DLQ partition' },
     offset: { type: 'string', description: 'DLQ offset (int64, as text)' },
+    inKafka: {
+      type: 'boolean',
+      description:
+        "the DLQ topic still holds the record; false once Kafka's retention has removed it and only the " +
+        'archive has it (it can still be shown and replayed from the archived bytes)',
+    },
     failedAt: { type: 'string', format: 'date-time', description: 'x-dlq-failed-at, else the DLQ record timestamp' },
     failureClass: { ...nullableString, description: 'invalid | retries-exhausted | undecodable' },
     exceptionClass: nullableString,
@@ -176,6 +183,7 @@ export function listSchema(limits: PageLimits) {
   return {
     summary: 'List dead letters, newest first',
     tags: ['dlq'],
+    security: readSecurity,
     querystring: {
       type: 'object',
       additionalProperties: false,
@@ -200,7 +208,7 @@ export function listSchema(limits: PageLimits) {
           nextCursor: { ...nullableString, description: 'pass as cursor for the next page; null on the last page' },
         },
       },
-      ...errors(400),
+      ...errors(400, 401),
     },
   };
 }
@@ -208,6 +216,7 @@ export function listSchema(limits: PageLimits) {
 export const statsSchema = {
   summary: 'Counts of dead letters (all, or those matching the filters)',
   tags: ['dlq'],
+  security: readSecurity,
   querystring: { type: 'object', additionalProperties: false, properties: filterProperties },
   response: {
     200: {
@@ -238,15 +247,16 @@ export const statsSchema = {
         newest: { type: ['string', 'null'], format: 'date-time' },
       },
     },
-    ...errors(400),
+    ...errors(400, 401),
   },
 } as const;
 
 export const getSchema = {
   summary: 'One dead letter: decoded order, original bytes, origin, headers, replay history',
   tags: ['dlq'],
+  security: readSecurity,
   params: idParams,
-  response: { 200: { $ref: 'DeadLetter#' }, ...errors(400, 404) },
+  response: { 200: { $ref: 'DeadLetter#' }, ...errors(400, 401, 404) },
 } as const;
 
 const forceProperty = {
@@ -277,7 +287,10 @@ export const replayOneSchema = {
     'nothing is done, unless force is true. ' +
     'Past DLQ_MAX_REPLAYS replays of the order it answers 409 (code MAX_REPLAYS), force or not. ' +
     'A record whose headers, value or key were cut to fit the DLQ topic answers 409 (code TRUNCATED), force or not; ' +
-    "the message gives the original's size, SHA-256 and origin. Needs Authorization: Bearer <DLQ_API_TOKEN>.",
+    "the message gives the original's size, SHA-256 and origin. " +
+    'A 503 with code KAFKA_UNAVAILABLE means nothing was replayed (safe to retry); with code OUTCOME_UNKNOWN, ' +
+    'the commit got no answer and the replay may have happened: GET /dlq/{id} shows it in replays once the ' +
+    'replay state is read back, so check before replaying again. Needs Authorization: Bearer <DLQ_API_TOKEN>.',
   tags: ['replay'],
   security: bearerSecurity,
   params: idParams,
@@ -335,7 +348,16 @@ export function replayBulkSchema(limits: PageLimits) {
           failed: {
             type: 'array',
             items: { type: 'string' },
-            description: 'ids not replayed because Kafka refused their transaction; retry them',
+            description:
+              'ids not replayed because Kafka refused or did not answer their transaction before its commit: ' +
+              'nothing of it was written, so they are safe to retry',
+          },
+          unknown: {
+            type: 'array',
+            items: { type: 'string' },
+            description:
+              'ids whose transaction was committing when Kafka did not answer: replayed or not, their replay ' +
+              'state (GET /dlq/{id}) shows once read back; retry only those it shows as not replayed',
           },
           reasons: {
             type: 'array',

@@ -1,5 +1,5 @@
 // GET /stats/orders: the consumer group's running aggregate.
-import { errors } from './common.ts';
+import { errors, readSecurity } from './common.ts';
 
 const tally = {
   count: { type: 'integer' },
@@ -10,6 +10,7 @@ const tally = {
 export const orderStatsSchema = {
   summary: 'The running aggregate of the consumer group (overall and per product), read from the order-stats topic',
   tags: ['stats'],
+  security: readSecurity,
   querystring: {
     type: 'object',
     additionalProperties: false,
@@ -26,6 +27,6 @@ export const orderStatsSchema = {
         products: { type: 'object', additionalProperties: { type: 'object', properties: tally } },
       },
     },
-    ...errors(400),
+    ...errors(400, 401),
   },
 } as const;

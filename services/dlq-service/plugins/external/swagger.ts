@@ -15,7 +15,9 @@ export default fp(async function openApi(app) {
           'Query, inspect and replay the dead letters of the kafka-orders lab. ' +
           'A record id is `<DLQ partition>-<DLQ offset>`. ' +
           'Replay routes need `Authorization: Bearer <DLQ_API_TOKEN>`; ' +
-          'without a configured token they answer 403 (read-only).',
+          'without a configured token they answer 403 (read-only). ' +
+          'When the service has a DLQ_READ_TOKEN, every read route needs `Authorization: Bearer <DLQ_READ_TOKEN>` ' +
+          '(or the API token) and answers 401 without it; unset, reads are open.',
       },
       tags: [
         { name: 'dlq', description: 'dead letters' },
@@ -23,12 +25,25 @@ export default fp(async function openApi(app) {
         { name: 'stats', description: 'the running aggregate' },
         { name: 'ops', description: 'health, readiness, metrics, this document' },
       ],
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'DLQ_API_TOKEN' } } },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'DLQ_API_TOKEN' },
+          readToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'DLQ_READ_TOKEN (or DLQ_API_TOKEN), needed only when the service has a read token',
+          },
+        },
+      },
     },
     // Shared schemas keep their $id as their name under components.schemas.
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI sets inline styles as it renders; its pages alone may (security-headers.ts sets the policy).
+    transformStaticCSP: (header) => header.replace(/style-src [^;]*/, "style-src 'self' 'unsafe-inline'"),
+  });
 });

@@ -4,7 +4,7 @@ import { ApiError } from '../../api-error.ts';
 import { decodeCursor, encodeCursor } from '../../index/cursor.ts';
 import { entryId } from '../../index/entry.ts';
 import type { DlqFilter } from '../../../lib/dlq.ts';
-import { reasonsOf, SummaryBuilder } from '../../index/summary.ts';
+import { reasonsOf } from '../../index/summary.ts';
 import {
   getSchema,
   listSchema,
@@ -41,6 +41,9 @@ export default async function dlqRoutes(app: FastifyInstance) {
     replayMax: config.DLQ_REPLAY_BATCH_MAX,
   };
 
+  // Every route here reads dead letters (the replay routes need the API token besides).
+  app.addHook('onRequest', app.requireReadToken);
+
   const replayReady = () => {
     if (!deadLetters.replayStateLoaded) {
       throw new ApiError(
@@ -63,9 +66,9 @@ export default async function dlqRoutes(app: FastifyInstance) {
         'INVALID_PARAMETER',
       );
     }
-    const page = deadLetters.index.page(deadLetters.compile(filter), limit, after);
+    const page = deadLetters.archive.page(filter, limit, after);
     return {
-      items: page.items.map((entry) => summaryView(entry, deadLetters.stateOf(entry))),
+      items: page.items.map((entry) => summaryView(entry, deadLetters.stateOf(entry), deadLetters.inKafka(entry))),
       total: page.total,
       nextCursor: page.next === null ? null : encodeCursor(page.next),
     };
@@ -73,11 +76,7 @@ export default async function dlqRoutes(app: FastifyInstance) {
 
   app.get<{ Querystring: DlqFilter }>('/stats', { schema: statsSchema }, async (request) => {
     checkRange(request.query, 'query parameter');
-    const summary = new SummaryBuilder(Date.now());
-    deadLetters.index.forEach(deadLetters.compile(request.query), (entry) =>
-      summary.add(entry, (deadLetters.stateOf(entry)?.count ?? 0) > 0),
-    );
-    return summary.result();
+    return deadLetters.archive.summary(request.query, Date.now());
   });
 
   app.get<{ Params: { id: string } }>('/:id', { schema: getSchema }, async (request) => {
@@ -89,7 +88,7 @@ export default async function dlqRoutes(app: FastifyInstance) {
         'NOT_FOUND',
       );
     }
-    return detailView(entry, deadLetters.stateOf(entry));
+    return detailView(entry, deadLetters.stateOf(entry), deadLetters.inKafka(entry));
   });
 
   app.post<{ Params: { id: string }; Body: { force?: boolean } | null }>(
@@ -100,15 +99,26 @@ export default async function dlqRoutes(app: FastifyInstance) {
       if (entry === undefined)
         throw new ApiError(404, `no dead letter with id ${request.params.id} in ${config.DLQ_TOPIC}`, 'NOT_FOUND');
       replayReady();
-      const { replayed, refused, failed } = await deadLetters.replayer.replay([entry], request.body?.force ?? false);
+      const { replayed, refused, failed, unknown } = await deadLetters.replayer.replay(
+        [entry],
+        request.body?.force ?? false,
+      );
       const [done] = replayed;
       if (done !== undefined)
         return { id: done.id, replayCount: done.replayCount, target: done.target, replayState: done.state };
       if (failed.length > 0)
         throw new ApiError(
           503,
-          'Kafka did not accept the replay; nothing was replayed. Try again.',
+          'Kafka did not accept the replay; nothing was replayed, so it is safe to try again.',
           'KAFKA_UNAVAILABLE',
+        );
+      if (unknown.length > 0)
+        throw new ApiError(
+          503,
+          `Kafka did not answer the commit of the replay: it may or may not have happened. Do not simply retry: ` +
+            `GET /dlq/${request.params.id} shows it in replays and replayState once the service has read the ` +
+            `replay state back from ${config.REPLAYS_TOPIC} (seconds); replay again only if it shows none.`,
+          'OUTCOME_UNKNOWN',
         );
       const [refusal] = refused;
       const status = refusal?.refusal === 'no-origin' ? 422 : 409;
@@ -127,7 +137,7 @@ export default async function dlqRoutes(app: FastifyInstance) {
       const { limit, dryRun, force, ...filter } = request.body;
       checkRange(filter, 'body property');
       replayReady();
-      const { items, total } = deadLetters.index.select(deadLetters.compile(filter), limit);
+      const { items, total } = deadLetters.archive.select(filter, limit);
       if (dryRun) {
         // The same checks as a replay, without writing anything.
         const checks = items.map((entry) => ({ entry, check: deadLetters.replayer.check(entry, force) }));
@@ -142,6 +152,7 @@ export default async function dlqRoutes(app: FastifyInstance) {
             check.ok ? [] : [{ id: entryId(entry), code: check.refusal, message: check.message }],
           ),
           failed: [],
+          unknown: [],
           reasons: reasonsOf(eligible),
         };
       }
@@ -155,6 +166,7 @@ export default async function dlqRoutes(app: FastifyInstance) {
         ids: [...replayedIds],
         skipped: result.refused.map(({ id, refusal, message }) => ({ id, code: refusal, message })),
         failed: result.failed,
+        unknown: result.unknown,
         reasons: reasonsOf(items.filter((entry) => replayedIds.has(entryId(entry)))),
       };
     },
