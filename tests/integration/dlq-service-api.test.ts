@@ -581,6 +581,10 @@ describe('DLQ service API', () => {
       assert.match(body.paths['/dlq/{id}'].get.parameters[0].description, /<DLQ partition>-<DLQ offset>/);
       assert.deepEqual(body.paths['/dlq/{id}/replay'].post.security, [{ bearerAuth: [] }]);
       assert.deepEqual(body.paths['/dlq/replay'].post.security, [{ bearerAuth: [] }]);
+      // The document says what the service accepts: a single replay's body may be left out, a bulk replay's not.
+      assert.equal(body.paths['/dlq/{id}/replay'].post.requestBody.required, false);
+      assert.equal(body.paths['/dlq/replay'].post.requestBody.required, true);
+      assert.deepEqual(list.security, [{}, { readToken: [] }], 'reads: open, or with the read token when set');
       assert.equal(body.components.securitySchemes.bearerAuth.scheme, 'bearer');
       assert.ok(body.components.schemas.DeadLetter && body.components.schemas.Error);
     });

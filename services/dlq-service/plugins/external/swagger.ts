@@ -4,6 +4,24 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 
+type Document = { paths?: Record<string, Record<string, Operation>> };
+type Operation = { requestBody?: { required?: boolean; content?: Record<string, { schema?: { type?: unknown } }> } };
+
+/**
+ * @fastify/swagger marks every request body required; a body whose schema
+ * also accepts null (POST /dlq/{id}/replay: `force` has a default) may be left
+ * out, and the document says so, as the service accepts it.
+ */
+function optionalBodiesAsOptional<T>(document: T): T {
+  for (const operations of Object.values((document as Document).paths ?? {})) {
+    for (const { requestBody } of Object.values(operations)) {
+      const type = requestBody?.content?.['application/json']?.schema?.type;
+      if (requestBody !== undefined && Array.isArray(type) && type.includes('null')) requestBody.required = false;
+    }
+  }
+  return document;
+}
+
 export default fp(async function openApi(app) {
   await app.register(swagger, {
     openapi: {
@@ -40,6 +58,8 @@ export default fp(async function openApi(app) {
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
+    transformObject: (document) =>
+      optionalBodiesAsOptional('openapiObject' in document ? document.openapiObject : document.swaggerObject),
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',
