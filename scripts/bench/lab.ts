@@ -93,6 +93,12 @@ export class BenchService extends ServiceProcess {
     void this.exited.then(() => running.delete(child));
   }
 
+  /** Resident memory of the process now, in MB (Linux /proc). */
+  async residentMb(): Promise<number> {
+    const status = await readFile(`/proc/${this.child.pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) / 1024;
+  }
+
   /** User + system CPU time the process has used so far, in ms (Linux /proc). */
   async cpuMs(): Promise<number> {
     const stat = await readFile(`/proc/${this.child.pid}/stat`, 'utf8');
@@ -164,9 +170,9 @@ export class BenchLab extends Lab {
     this.topicConfig = loadConfig(serviceSpecs['topic-init'], { ...this.connection, ...this.serviceEnv });
   }
 
-  /** The topics and group as service variables, plus the lab's settings. */
+  /** The topics and group as service variables, the DLQ service's archive, plus the lab's settings. */
   get serviceEnv(): Record<string, string> {
-    return { ...labTopicEnv(this.names), ...this.settings };
+    return { ...labTopicEnv(this.names), DLQ_DB_PATH: this.dlqArchive, ...this.settings };
   }
 
   /** Partitions of the lab's orders (and DLQ) topic. */
