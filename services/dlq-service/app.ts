@@ -89,7 +89,7 @@ function answerWrongMethods(app: FastifyInstance): void {
           part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
         )
         .join('/');
-      route = { url, pattern: new RegExp(`^${source}/?$`), methods: new Set() };
+      route = { url, pattern: new RegExp(`^${source}$`), methods: new Set() };
       routes.push(route);
     }
     for (const one of [method].flat()) route.methods.add(one);
@@ -121,7 +121,8 @@ function answerWrongMethods(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
     const allowed = allowedOn(path);
-    if (allowed.length > 0) return refuse(request, reply, allowed);
+    // A path some route serves with this very method was not found by that route (a file under /docs/static).
+    if (allowed.length > 0 && !allowed.includes(request.method)) return refuse(request, reply, allowed);
     return reply
       .code(404)
       .send({ statusCode: 404, error: 'Not Found', message: `Route ${request.method}:${path} not found` });

@@ -43,6 +43,8 @@ const BROKER_CHECK_MS = 3000;
 const LOAD_RETRY_MS = 1000;
 /** How often the archive learns where each DLQ partition now begins, and drops what is beyond its bounds. */
 const UPKEEP_MS = 30_000;
+/** Records dropped per transaction when the archive is past its bounds. */
+const PRUNE_CHUNK = 5000;
 
 export class DeadLetters {
   readonly archive: DlqArchive;
@@ -54,6 +56,8 @@ export class DeadLetters {
   /** Per DLQ partition, the first offset Kafka still holds: older records live only in the archive. */
   private firstOffsets = new Map<number, number>();
   private upkeep: NodeJS.Timeout | undefined;
+  /** The upkeep under way, which stop() waits for before it closes the archive. */
+  private upkeepRun: Promise<void> = Promise.resolve();
   private readonly stopping = new AbortController();
 
   constructor(private readonly options: DeadLettersOptions) {
@@ -97,6 +101,8 @@ export class DeadLetters {
     const why = await this.checkArchive();
     if (why === null) logger.info({ records: resumed, path: this.archive.path }, 'DLQ archive: resuming');
     else logger.info({ path: this.archive.path, why }, `DLQ archive: rebuilding from ${dlqTopic}`);
+    // The replay state is read again from its topic, the source of truth, and sets the counts anew.
+    this.archive.clearReplays();
     await this.replays.start();
     await this.dlq.start();
     await this.keepUp();
@@ -113,6 +119,7 @@ export class DeadLetters {
   async stop(): Promise<void> {
     this.stopping.abort();
     clearInterval(this.upkeep);
+    await this.upkeepRun;
     await this.replayer.close();
     await Promise.all([this.dlq.stop(), this.replays.stop()]);
     this.archive.close();
@@ -143,7 +150,20 @@ export class DeadLetters {
   }
 
   /** Learns where each DLQ partition begins now, and keeps the archive within its bounds. */
-  private async keepUp(): Promise<void> {
+  /** One upkeep at a time; never throws (it runs from a timer), and none starts once the service stops. */
+  private keepUp(): Promise<void> {
+    this.upkeepRun = this.upkeepRun.then(async () => {
+      if (this.stopping.signal.aborted) return;
+      try {
+        await this.keepUpOnce();
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'DLQ archive upkeep failed; trying again later');
+      }
+    });
+    return this.upkeepRun;
+  }
+
+  private async keepUpOnce(): Promise<void> {
     const { admin, dlqTopic, archiveMaxAgeMs, archiveMaxRecords, logger } = this.options;
     try {
       const offsets = await admin.fetchTopicOffsets(dlqTopic);
@@ -151,7 +171,16 @@ export class DeadLetters {
     } catch (error) {
       logger.debug({ err: error }, 'could not read where the DLQ partitions begin; trying again later');
     }
-    const dropped = this.archive.prune(Date.now(), { maxAgeMs: archiveMaxAgeMs, maxRecords: archiveMaxRecords });
+    // In chunks, yielding in between: one long transaction would hold up requests and the followers.
+    let dropped = 0;
+    for (;;) {
+      if (this.stopping.signal.aborted) break;
+      const bounds = { maxAgeMs: archiveMaxAgeMs, maxRecords: archiveMaxRecords };
+      const removed = this.archive.prune(Date.now(), bounds, PRUNE_CHUNK);
+      dropped += removed;
+      if (removed < PRUNE_CHUNK) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     if (dropped > 0) logger.info({ dropped, records: this.archive.size }, 'DLQ archive: dropped the oldest records');
   }
 

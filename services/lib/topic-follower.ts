@@ -50,14 +50,20 @@ export class TopicFollower {
    * the offset given (where a caller that keeps what it read stopped). An
    * offset the topic no longer holds falls back to its beginning.
    */
-  async start(from: ReadonlyMap<number, bigint> = new Map()): Promise<void> {
+  async start(from?: ReadonlyMap<number, bigint>): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
-    await this.consumer.run({ autoCommit: false, eachBatch: this.handle });
-    for (const [partition, offset] of from) {
-      this.positions.set(partition, offset);
-      this.consumer.seek({ topic: this.topic, partition, offset: String(offset) });
+    if (from !== undefined) {
+      for (const [partition, offset] of from) this.positions.set(partition, offset);
+      // The group commits nothing, so kafkajs would start a partition over at every rejoin (a broker restart,
+      // a session lost): a caller that keeps what it read goes on from where it was, then and now.
+      this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        for (const [partition, offset] of this.positions) {
+          this.consumer.seek({ topic: this.topic, partition, offset: String(offset) });
+        }
+      });
     }
+    await this.consumer.run({ autoCommit: false, eachBatch: this.handle });
   }
 
   async stop(): Promise<void> {

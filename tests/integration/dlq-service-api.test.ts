@@ -525,6 +525,10 @@ describe('DLQ service API', () => {
         assert.equal(body.code, 'METHOD_NOT_ALLOWED');
         assert.match(body.message, new RegExp(`does not answer ${method}`));
       }
+      // Paths no route serves stay 404, whatever the method: a trailing slash, a file that is not there.
+      for (const path of ['/health/', '/dlq/stats/', '/docs/static/nothing.js']) {
+        assert.equal((await service.get(path)).status, 404, path);
+      }
     });
   });
 

@@ -192,6 +192,21 @@ describe('DLQ archive', () => {
     again.close();
   });
 
+  it('counts only what a batch that fails part-way left behind: nothing', () => {
+    const index = filled();
+    const broken = { ...entry(0, 7, 8), order: { orderId: 'x', product: 'mouse', price: 1, render: () => 'no' } };
+    assert.throws(() => index.addBatch(0, [entry(0, 6, 7), broken as unknown as DlqEntry], 8n));
+    assert.equal(index.size, 6);
+    assert.equal(index.get(0, 6), undefined, 'the good record of the batch was rolled back too');
+    assert.equal(index.positions().get(0), undefined);
+  });
+
+  it('matches text whatever its case, short terms too', () => {
+    const index = filled();
+    index.add(entry(3, 0, 9, { message: 'prix ÉTÉ invalide' }));
+    for (const q of ['é', 'É', 'été', 'ÉTÉ']) assert.deepEqual(ids(index.page({ q }, 10).items), ['3-0'], q);
+  });
+
   it('keeps within its bounds, oldest first', () => {
     const index = filled();
     const now = T0 + 10 * MINUTE;
@@ -266,6 +281,28 @@ describe('DLQ summary', () => {
       { reason: 'price <n> is not positive', count: 2 },
       { reason: 'x', count: 1 },
     ]);
+  });
+
+  it('keeps the tallies of the unfiltered counts equal to counting the rows, through replays and bounds', () => {
+    const now = T0 + 30 * MINUTE;
+    const index = filled();
+    // A filter every row passes takes the counting path; no filter takes the tallies.
+    const everything: DlqFilter = { from: new Date(0).toISOString() };
+    const same = (when: string) => assert.deepEqual(index.summary(all, now), index.summary(everything, now), when);
+    same('after the first batch');
+    index.setReplays(1, 0, 1);
+    index.setReplays(1, 0, 2);
+    index.setReplays(2, 1, 1);
+    index.setReplays(2, 1, 0);
+    same('after replays, counted once per record, and a reset to 0');
+    index.prune(now, { maxAgeMs: 28 * MINUTE, maxRecords: 4 });
+    same('after the bounds dropped the oldest');
+    index.clearReplays();
+    same('after the replay counts were cleared');
+    assert.equal(index.summary(all, now).replayed, 0);
+    index.reset();
+    same('after a reset');
+    assert.equal(index.summary(all, now).total, 0);
   });
 
   it('says null for oldest and newest when nothing matches', () => {

@@ -25,7 +25,8 @@ function replayer(failAt: FailAt, outcomes: Record<string, number>): Replayer {
     send: async () => [],
     commit: async () => {
       fail('commit');
-      if (failAt === 'fenced') throw Object.assign(new Error('fenced'), { type: 'INVALID_PRODUCER_EPOCH' });
+      // As kafkajs reports INVALID_PRODUCER_EPOCH, the broker's answer to a fenced producer's commit.
+      if (failAt === 'fenced') throw Object.assign(new Error('fenced'), { type: 'INVALID_PRODUCER_EPOCH', code: 47 });
     },
     abort: async () => {},
   };

@@ -29,7 +29,7 @@ export interface ArchiveIdentity {
   topic: string;
 }
 
-const SCHEMA_VERSION = '1';
+const SCHEMA_VERSION = '3';
 const MINUTE_MS = 60_000;
 const MINUTES = 60;
 /** Below three characters the trigram index cannot answer; LIKE scans the text table instead. */
@@ -54,9 +54,60 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS by_time ON dead_letters (time, partition, offset);
   CREATE INDEX IF NOT EXISTS by_class ON dead_letters (failure_class, time, partition, offset);
   CREATE INDEX IF NOT EXISTS by_product ON dead_letters (product, time, partition, offset);
+  CREATE INDEX IF NOT EXISTS by_class_product ON dead_letters (failure_class, product, time, partition, offset);
   CREATE INDEX IF NOT EXISTS by_order ON dead_letters (order_id);
   CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (ident, product, message, tokenize = 'trigram');
+  -- The counts of the unfiltered GET /dlq/stats (the dashboard's), kept as rows come and go (dimensions:
+  -- class, product, reason, minute, replayed): a read of a few small rows instead of a scan per request.
+  CREATE TABLE IF NOT EXISTS tallies (
+    dimension TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dimension, key)
+  ) WITHOUT ROWID;
 `;
+
+/** The columns of a row that its tallies count. */
+interface Row {
+  failure_class: string | null;
+  product: string | null;
+  reason: string;
+  replays: number;
+  time: number;
+}
+
+function rowOf(entry: DlqEntry, replays: number): Row {
+  return {
+    failure_class: entry.failureClass,
+    product: text(entry.order?.product),
+    reason: entry.reason,
+    replays,
+    time: entry.time,
+  };
+}
+
+/** Changes to the tallies, summed before they are written (one upsert per key, not per row). */
+class Tallies {
+  private readonly changes = new Map<string, number>();
+
+  add(dimension: string, key: string, n: number): this {
+    const id = `${dimension}\u0000${key}`;
+    this.changes.set(id, (this.changes.get(id) ?? 0) + n);
+    return this;
+  }
+
+  count(row: Row, n: number): this {
+    return this.add('class', row.failure_class ?? NONE, n)
+      .add('product', row.product ?? NONE, n)
+      .add('reason', row.reason, n)
+      .add('minute', String(Math.floor(row.time / MINUTE_MS)), n)
+      .add('replayed', '', row.replays > 0 ? n : 0);
+  }
+
+  entries(): [string, string, number][] {
+    return [...this.changes].flatMap(([id, n]) => {
+      const [dimension, key] = id.split('\u0000') as [string, string];
+      return n === 0 ? [] : [[dimension, key, n] as [string, string, number]];
+    });
+  }
+}
 
 /** A WHERE clause and its parameters. */
 interface Where {
@@ -107,6 +158,7 @@ export class DlqArchive {
   }
 
   private transaction<T>(body: () => T): T {
+    const count = this.count;
     this.db.exec('BEGIN');
     try {
       const result = body();
@@ -114,6 +166,7 @@ export class DlqArchive {
       return result;
     } catch (error) {
       this.db.exec('ROLLBACK');
+      this.count = count; // what the rolled-back statements counted did not happen
       throw error;
     }
   }
@@ -147,7 +200,7 @@ export class DlqArchive {
   /** Empties the archive (a new incarnation of the topic, or another cluster) and records `meta`. */
   reset(meta: Record<string, string> = {}): void {
     this.transaction(() => {
-      this.db.exec('DELETE FROM dead_letters; DELETE FROM search; DELETE FROM positions;');
+      this.db.exec('DELETE FROM dead_letters; DELETE FROM search; DELETE FROM positions; DELETE FROM tallies;');
       for (const [key, value] of Object.entries(meta)) {
         this.sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
       }
@@ -177,7 +230,14 @@ export class DlqArchive {
   ): number {
     return this.transaction(() => {
       let added = 0;
-      for (const entry of entries) if (this.insert(entry, replaysOf(entry))) added += 1;
+      const tallies = new Tallies();
+      for (const entry of entries) {
+        const replays = replaysOf(entry);
+        if (!this.insert(entry, replays)) continue;
+        added += 1;
+        tallies.count(rowOf(entry, replays), 1);
+      }
+      this.addTallies(tallies);
       this.sql(
         'INSERT INTO positions (partition, next_offset) VALUES (?, ?) ' +
           'ON CONFLICT (partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)',
@@ -188,7 +248,18 @@ export class DlqArchive {
 
   /** Archives one record (tests); false when it is already there. */
   add(entry: DlqEntry): boolean {
-    return this.transaction(() => this.insert(entry, 0));
+    return this.transaction(() => {
+      if (!this.insert(entry, 0)) return false;
+      this.addTallies(new Tallies().count(rowOf(entry, 0), 1));
+      return true;
+    });
+  }
+
+  private addTallies(tallies: Tallies): void {
+    const upsert = this.sql(
+      'INSERT INTO tallies (dimension, key, n) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n',
+    );
+    for (const [dimension, key, n] of tallies.entries()) upsert.run(dimension, key, n);
   }
 
   private insert(entry: DlqEntry, replays: number): boolean {
@@ -209,11 +280,12 @@ export class DlqArchive {
       serialize(entry),
     );
     if (changes === 0) return false;
+    // Lower-cased, as the terms are: LIKE (for short terms) folds ASCII letters only.
     this.sql('INSERT INTO search (rowid, ident, product, message) VALUES (?, ?, ?, ?)').run(
       lastInsertRowid,
-      orderId ?? entry.key?.toString() ?? null,
-      product,
-      entry.message,
+      (orderId ?? entry.key?.toString())?.toLowerCase() ?? null,
+      product?.toLowerCase() ?? null,
+      entry.message?.toLowerCase() ?? null,
     );
     this.count += 1;
     return true;
@@ -221,7 +293,20 @@ export class DlqArchive {
 
   /** Mirrors the replay state (orders-dlq-replays, the source of truth) for the `replayed` filter and counts. */
   setReplays(partition: number, offset: number, replays: number): void {
-    this.sql('UPDATE dead_letters SET replays = ? WHERE partition = ? AND offset = ?').run(replays, partition, offset);
+    this.transaction(() => {
+      const before = this.sql('SELECT replays FROM dead_letters WHERE partition = ? AND offset = ?').get(
+        partition,
+        offset,
+      );
+      if (before === undefined) return;
+      this.sql('UPDATE dead_letters SET replays = ? WHERE partition = ? AND offset = ?').run(
+        replays,
+        partition,
+        offset,
+      );
+      const change = Number(replays > 0) - Number((before.replays as number) > 0);
+      if (change !== 0) this.addTallies(new Tallies().add('replayed', '', change));
+    });
   }
 
   get(partition: number, offset: number): DlqEntry | undefined {
@@ -273,35 +358,62 @@ export class DlqArchive {
   /** GET /dlq/stats: counts over what matches, by SQL aggregates over indexed columns. */
   summary(filter: DlqFilter, now: number): DlqSummary {
     const where = this.where(filter);
+    const unfiltered = where.sql === '1';
     const from = `FROM dead_letters WHERE ${where.sql}`;
-    const totals = this.sql(
-      `SELECT count(*) AS total, coalesce(sum(replays > 0), 0) AS replayed, min(time) AS oldest, ` +
-        `max(time) AS newest ${from}`,
-    ).get(...where.params) as { total: number; replayed: number; oldest: number | null; newest: number | null };
-    const counts = (column: string) =>
+    // Unfiltered: the tallies and the ends of the time index. Filtered: aggregates over the matching rows.
+    const totals = (
+      unfiltered
+        ? this.sql(
+            `SELECT ${this.count} AS total, ` +
+              `coalesce((SELECT n FROM tallies WHERE dimension = 'replayed'), 0) AS replayed, ` +
+              '(SELECT min(time) FROM dead_letters) AS oldest, (SELECT max(time) FROM dead_letters) AS newest',
+          ).get()
+        : this.sql(
+            `SELECT count(*) AS total, coalesce(sum(replays > 0), 0) AS replayed, min(time) AS oldest, ` +
+              `max(time) AS newest ${from}`,
+          ).get(...where.params)
+    ) as { total: number; replayed: number; oldest: number | null; newest: number | null };
+    const counts = (column: string, dimension: string) =>
       Object.fromEntries(
         (
-          this.sql(`SELECT coalesce(${column}, '${NONE}') AS k, count(*) AS n ${from} GROUP BY 1`).all(
-            ...where.params,
-          ) as { k: string; n: number }[]
+          (unfiltered
+            ? this.sql('SELECT key AS k, n FROM tallies WHERE dimension = ? AND n > 0').all(dimension)
+            : this.sql(`SELECT coalesce(${column}, '${NONE}') AS k, count(*) AS n ${from} GROUP BY 1`).all(
+                ...where.params,
+              )) as { k: string; n: number }[]
         ).map(({ k, n }) => [k, n]),
       );
-    const byReason = this.sql(
-      `SELECT reason, count(*) AS count ${from} GROUP BY reason ORDER BY count DESC, reason LIMIT ${MAX_REASONS}`,
-    ).all(...where.params) as { reason: string; count: number }[];
+    const byReason = (
+      unfiltered
+        ? this.sql(
+            `SELECT key AS reason, n AS count FROM tallies WHERE dimension = 'reason' AND n > 0 ` +
+              `ORDER BY n DESC, key LIMIT ${MAX_REASONS}`,
+          ).all()
+        : this.sql(
+            `SELECT reason, count(*) AS count ${from} GROUP BY reason ORDER BY count DESC, reason LIMIT ${MAX_REASONS}`,
+          ).all(...where.params)
+    ) as { reason: string; count: number }[];
     const firstMinute = (Math.floor(now / MINUTE_MS) - (MINUTES - 1)) * MINUTE_MS;
     const minutes = new Array<number>(MINUTES).fill(0);
-    const perMinute = this.sql(
-      // A JS number is bound as a double: the cast makes the minute a whole number.
-      `SELECT CAST((time - ?) / ${MINUTE_MS} AS INTEGER) AS m, count(*) AS n ${from} AND time >= ? AND time < ? ` +
-        'GROUP BY m',
-    ).all(firstMinute, ...where.params, firstMinute, firstMinute + MINUTES * MINUTE_MS) as { m: number; n: number }[];
+    const first = firstMinute / MINUTE_MS;
+    const perMinute = (
+      unfiltered
+        ? this.sql(
+            `SELECT CAST(key AS INTEGER) - ? AS m, n FROM tallies WHERE dimension = 'minute' ` +
+              'AND CAST(key AS INTEGER) BETWEEN ? AND ?',
+          ).all(first, first, first + MINUTES - 1)
+        : this.sql(
+            // A JS number is bound as a double: the cast makes the minute a whole number.
+            `SELECT CAST(time / ${MINUTE_MS} AS INTEGER) - ? AS m, count(*) AS n ${from} AND time >= ? AND time < ? ` +
+              'GROUP BY m',
+          ).all(first, ...where.params, firstMinute, firstMinute + MINUTES * MINUTE_MS)
+    ) as { m: number; n: number }[];
     for (const { m, n } of perMinute) minutes[m] = n;
     return {
       total: totals.total,
       replayed: totals.replayed,
-      byFailureClass: counts('failure_class'),
-      byProduct: counts('product'),
+      byFailureClass: counts('failure_class', 'class'),
+      byProduct: counts('product', 'product'),
       byReason: byReason.map(({ reason, count }) => ({ reason, count })),
       perMinute: minutes.map((count, i) => ({ minute: new Date(firstMinute + i * MINUTE_MS).toISOString(), count })),
       oldest: totals.oldest === null ? null : new Date(totals.oldest).toISOString(),
@@ -310,23 +422,45 @@ export class DlqArchive {
   }
 
   /**
-   * Drops the oldest records beyond the bounds: older than `maxAgeMs`, then
-   * beyond `maxRecords`. Returns how many went.
+   * Drops the oldest records beyond the bounds (older than `maxAgeMs`, or
+   * beyond `maxRecords`), at most `chunk` of them: a caller with many to drop
+   * calls again, letting other work run in between. Returns how many went.
    */
-  prune(now: number, { maxAgeMs, maxRecords }: { maxAgeMs: number; maxRecords: number }): number {
+  prune(
+    now: number,
+    { maxAgeMs, maxRecords }: { maxAgeMs: number; maxRecords: number },
+    chunk = Number.MAX_SAFE_INTEGER,
+  ): number {
     return this.transaction(() => {
-      let removed = this.removeWhere('time < ?', [now - maxAgeMs]);
-      const excess = this.count - maxRecords;
-      if (excess > 0) {
-        removed += this.removeWhere('id IN (SELECT id FROM dead_letters ORDER BY time, partition, offset LIMIT ?)', [
-          excess,
-        ]);
-      }
-      return removed;
+      const removed = this.removeWhere(
+        'id IN (SELECT id FROM dead_letters WHERE time < ? ORDER BY time, partition, offset LIMIT ?)',
+        [now - maxAgeMs, chunk],
+      );
+      const excess = Math.min(this.count - maxRecords, chunk - removed);
+      if (excess <= 0) return removed;
+      return (
+        removed +
+        this.removeWhere('id IN (SELECT id FROM dead_letters ORDER BY time, partition, offset LIMIT ?)', [excess])
+      );
+    });
+  }
+
+  /** Forgets every replay count (before the replay state is read again, which sets them anew). */
+  clearReplays(): void {
+    this.transaction(() => {
+      this.sql('UPDATE dead_letters SET replays = 0 WHERE replays > 0').run();
+      this.sql("DELETE FROM tallies WHERE dimension = 'replayed'").run();
     });
   }
 
   private removeWhere(condition: string, params: SQLInputValue[]): number {
+    const gone = this.sql(
+      `SELECT failure_class, product, reason, replays, time, count(*) AS n FROM dead_letters WHERE ${condition} ` +
+        'GROUP BY failure_class, product, reason, replays > 0, time / 60000',
+    ).all(...params) as unknown as (Row & { n: number })[];
+    const tallies = new Tallies();
+    for (const row of gone) tallies.count(row, -row.n);
+    this.addTallies(tallies);
     this.sql(`DELETE FROM search WHERE rowid IN (SELECT id FROM dead_letters WHERE ${condition})`).run(...params);
     const { changes } = this.sql(`DELETE FROM dead_letters WHERE ${condition}`).run(...params);
     this.count -= Number(changes);
@@ -352,7 +486,8 @@ export class DlqArchive {
     return { sql: conditions.length === 0 ? '1' : conditions.join(' AND '), params };
   }
 
-  private textCondition(add: (sql: string, ...values: SQLInputValue[]) => void, term: string, columns: string[]) {
+  private textCondition(add: (sql: string, ...values: SQLInputValue[]) => void, text: string, columns: string[]) {
+    const term = text.toLowerCase();
     if ([...term].length >= TRIGRAM) {
       const query = columns.length === 1 ? phrase(term, columns[0]) : phrase(term);
       add('id IN (SELECT rowid FROM search WHERE search MATCH ?)', query);

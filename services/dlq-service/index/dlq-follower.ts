@@ -9,7 +9,7 @@ import { RegistryUnreachableError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { backoffDelay, wait } from '../../lib/retry.ts';
 import type { DlqArchive } from './dlq-archive.ts';
-import { Interner, toEntry, type DlqEntry } from './entry.ts';
+import { toEntry, type DlqEntry } from './entry.ts';
 import { TopicFollower } from '../../lib/topic-follower.ts';
 import type { ValueDecoder } from './value-decoder.ts';
 
@@ -17,7 +17,6 @@ const REGISTRY_WAIT = { baseMs: 250, factor: 2, maxMs: 5000, jitter: 0.2, maxRet
 
 export class DlqFollower {
   readonly follower: TopicFollower;
-  private readonly strings = new Interner();
   private readonly stopping = new AbortController();
 
   constructor(
@@ -59,7 +58,7 @@ export class DlqFollower {
     for (const message of batch.messages) {
       for (let outage = 1; ; outage += 1) {
         try {
-          entries.push(toEntry(batch.partition, message, await this.decoder.decode(message.value), this.strings));
+          entries.push(toEntry(batch.partition, message, await this.decoder.decode(message.value)));
           break;
         } catch (error) {
           if (!(error instanceof RegistryUnreachableError)) throw error;

@@ -1,9 +1,7 @@
-// One dead letter as the index keeps it: the fields the API filters on, read
-// once from the headers and the decoded value, plus the original key, value
-// and headers so it can be shown and replayed without going back to Kafka.
-// Sized for 100k+ records: one flat object per record, repeated strings
-// (classes, products, reasons, stack frames) interned, so each distinct value
-// is held once however many records carry it.
+// One dead letter as the archive keeps it: the fields the API filters on,
+// read once from the headers and the decoded value, plus the original key,
+// value and headers so it can be shown and replayed without going back to
+// Kafka (dlq-archive.ts stores it whole).
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import {
   DLQ,
@@ -33,7 +31,7 @@ export interface DlqEntry {
   readonly message: string | null;
   /** The message with its variable parts replaced (see reason.ts). */
   readonly reason: string;
-  /** The stack trace's first line and the rest (the frames, interned: records failing at one place share them). */
+  /** The stack trace's first line, and the rest (the frames). */
   readonly stackHead: string | null;
   readonly stackFrames: string | null;
   readonly attempts: number | null;
@@ -72,18 +70,6 @@ const CONTEXT_HEADERS: ReadonlySet<string> = new Set([
   ...Object.values(REPLAY),
 ]);
 
-export class Interner {
-  private readonly strings = new Map<string, string>();
-
-  intern<T extends string | null | undefined>(value: T): T {
-    if (value === null || value === undefined) return value;
-    const known = this.strings.get(value);
-    if (known !== undefined) return known as T;
-    this.strings.set(value, value);
-    return value;
-  }
-}
-
 /** Kafka hands out slices of whole fetch responses; copies keep only the record's bytes alive. */
 function copy(bytes: Buffer | null | undefined): Buffer | null {
   return bytes === null || bytes === undefined ? null : Buffer.from(bytes);
@@ -101,26 +87,25 @@ function otherHeadersOf(headers: IHeaders | undefined): Record<string, Buffer> |
   return others;
 }
 
-export function toEntry(partition: number, message: KafkaMessage, decoded: DecodeResult, strings: Interner): DlqEntry {
+export function toEntry(partition: number, message: KafkaMessage, decoded: DecodeResult): DlqEntry {
   const context = readDeadLetterHeaders(message.headers);
   const stack = context.exceptionStacktrace ?? null;
   const newline = stack === null ? -1 : stack.indexOf('\n');
   const order = decoded.order === null ? null : { ...decoded.order };
-  if (order !== null && typeof order.product === 'string') order.product = strings.intern(order.product);
   return {
     partition,
     offset: Number(message.offset),
     time: context.failedAt?.getTime() ?? Number(message.timestamp),
     failedAt: context.failedAt?.getTime() ?? null,
-    failureClass: strings.intern(context.failureClass ?? null),
-    exceptionClass: strings.intern(context.exceptionClass ?? null),
+    failureClass: context.failureClass ?? null,
+    exceptionClass: context.exceptionClass ?? null,
     message: context.exceptionMessage ?? null,
-    reason: strings.intern(reasonOf(context.exceptionMessage ?? '')),
+    reason: reasonOf(context.exceptionMessage ?? ''),
     stackHead: stack === null ? null : newline === -1 ? stack : stack.slice(0, newline),
-    stackFrames: stack === null || newline === -1 ? null : strings.intern(stack.slice(newline)),
+    stackFrames: stack === null || newline === -1 ? null : stack.slice(newline),
     attempts: context.attempts ?? null,
-    consumerGroup: strings.intern(context.consumerGroup ?? null),
-    originTopic: strings.intern(context.originTopic ?? null),
+    consumerGroup: context.consumerGroup ?? null,
+    originTopic: context.originTopic ?? null,
     originPartition: context.originPartition ?? null,
     originOffset: context.originOffset ?? null,
     originTimestamp: context.originTimestamp ?? null,

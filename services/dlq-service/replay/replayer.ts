@@ -53,8 +53,15 @@ export interface ReplayResult {
   unknown: string[];
 }
 
-/** Broker errors that say this producer was fenced: its open transaction is aborted, nothing of it written. */
-const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+/**
+ * A broker error that says this producer was fenced (its open transaction is aborted, nothing of it written):
+ * INVALID_PRODUCER_EPOCH (47, what the broker answers kafkajs's request versions), or PRODUCER_FENCED (90),
+ * which kafkajs 2.2 does not name (it reports "Unknown error code 90").
+ */
+function isFenced(error: unknown): boolean {
+  const { code, message } = error as { code?: number; message?: string };
+  return code === 47 || message === 'Unknown error code 90';
+}
 /** How long a replay may wait for the replay state to be read to its end. */
 const CATCH_UP_MS = 10_000;
 
@@ -305,7 +312,7 @@ export class Replayer {
         await transaction.commit();
       } catch (error) {
         // Fenced: another instance took over the transactional id, and the broker aborted this transaction.
-        if (FENCED.has((error as { type?: string }).type ?? '')) throw error;
+        if (isFenced(error)) throw error;
         throw new CommitOutcomeUnknown('the commit of the replay transaction got no answer', { cause: error });
       }
       for (const [i, { entry }] of planned.entries())
