@@ -85,7 +85,7 @@ scenario-evolution: node_modules/.package-lock.json ## A compatible v2 schema is
 scenario-faults: node_modules/.package-lock.json ## Bad input and altered topics: nothing stalls, nothing is lost, nothing counted twice (one row per case)
 	$(TSX) scripts/scenarios/faults.ts
 
-bench: node_modules/.package-lock.json ## Full benchmarks side by side with Kafka's own tools; writes bench/RESULTS.md (about 15 min once the machine is quiet)
+bench: node_modules/.package-lock.json ## Full benchmarks side by side with Kafka's own tools; writes bench/RESULTS.md (about 25 min once the machine is quiet)
 	$(TSX) scripts/bench/run.ts
 
 bench-smoke: node_modules/.package-lock.json ## Every benchmark with a few hundred records, to keep the scripts working (writes under .cache/bench)
