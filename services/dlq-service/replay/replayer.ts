@@ -13,7 +13,15 @@
 // - a record the consumer cut to fit the DLQ topic (its headers, value or key)
 //   is never replayed: it is no longer the original, and replaying it would
 //   feed the consumer a different order (or bytes that do not decode).
-import { Partitioners, type Admin, type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
+import {
+  Partitioners,
+  type Admin,
+  type Kafka,
+  type Message,
+  type PartitionMetadata,
+  type Producer,
+  type Transaction,
+} from 'kafkajs';
 import { LOSSY_CUTS, replayHeaders, type TruncatedPart } from '../../lib/dlq.ts';
 import { KEYED_PARTITIONER } from '../../lib/kafka.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -179,44 +187,43 @@ export class Replayer {
     const result: ReplayResult = { replayed: [], refused: [], failed: [], unknown: [] };
     const planned: Planned[] = [];
     const at = new Date();
+    const nothingReplayed = (error: unknown, what: string) => {
+      result.failed = entries.map(entryId);
+      this.options.logger.error({ err: error, failed: result.failed.length }, `${what}; nothing was replayed`);
+      return this.counted(result);
+    };
+    let transaction: Transaction;
     try {
-      // The producer's transactional id is this DLQ's: starting it fences any
-      // other replayer of the DLQ (another instance) and completes what that
-      // one was committing. Reading the replay state to its end after that
-      // means the checks below see every replay the other committed, and any
+      // The producer's transactional id is this DLQ's, and kafkajs starts it
+      // (InitProducerId) at its first transaction: that fences any other
+      // replayer of the DLQ (another instance) and completes what that one
+      // was committing. The replay state is read to its end only after that,
+      // so the checks below see every replay the other committed, and any
       // replay it commits from now on fails as fenced: a dead letter is never
       // replayed twice by two instances.
-      await this.connect();
-      await this.options.store.follower.waitUntilCaughtUp(CATCH_UP_MS);
+      transaction = await (await this.connect()).transaction();
     } catch (error) {
-      result.failed = entries.map(entryId);
-      this.options.logger.error(
-        { err: error, failed: result.failed.length },
-        'could not start the replay producer or read the replay state; nothing was replayed',
-      );
-      return this.counted(result);
+      await this.dropProducer();
+      return nothingReplayed(error, 'could not start a replay transaction');
     }
     try {
+      await this.options.store.follower.waitUntilCaughtUp(CATCH_UP_MS);
       for (const entry of entries) {
         const plan = await this.plan(entry, force, at);
         if ('refusal' in plan) result.refused.push(plan);
         else planned.push(plan);
       }
     } catch (error) {
-      // The broker did not answer a metadata request; nothing was written yet.
-      result.failed = [
-        ...planned.map(({ entry }) => entryId(entry)),
-        ...entries.slice(planned.length + result.refused.length).map(entryId),
-      ];
-      this.options.logger.error(
-        { err: error, failed: result.failed.length },
-        'could not look up the original topics; nothing was replayed',
-      );
-      return this.counted(result);
+      // Nothing was written yet.
+      await transaction.abort().catch(() => undefined);
+      result.refused = [];
+      return nothingReplayed(error, 'could not read the replay state or look up the original topics');
     }
+    if (planned.length === 0) await transaction.abort().catch(() => undefined);
     for (let start = 0; start < planned.length; start += CHUNK) {
       try {
-        result.replayed.push(...(await this.commit(planned.slice(start, start + CHUNK), at)));
+        if (start > 0) transaction = await (await this.connect()).transaction();
+        result.replayed.push(...(await this.commit(transaction, planned.slice(start, start + CHUNK), at)));
       } catch (error) {
         const chunk = planned.slice(start, start + CHUNK).map(({ entry }) => entryId(entry));
         const rest = planned.slice(start + CHUNK).map(({ entry }) => entryId(entry));
@@ -270,9 +277,7 @@ export class Replayer {
     return result;
   }
 
-  private async commit(planned: Planned[], at: Date): Promise<Replayed[]> {
-    const producer = await this.connect();
-    const transaction = await producer.transaction();
+  private async commit(transaction: Transaction, planned: Planned[], at: Date): Promise<Replayed[]> {
     try {
       const byTopic = new Map<string, Message[]>();
       for (const { entry, message } of planned)
@@ -325,12 +330,16 @@ export class Replayer {
     } catch (error) {
       // After a commit without answer, an abort is refused or too late; it is tried all the same.
       await transaction.abort().catch(() => undefined);
-      // The producer may be fenced or out of step; the next replay starts a fresh one.
-      const producer = this.producer;
-      this.producer = undefined;
-      await (await producer?.catch(() => undefined))?.disconnect().catch(() => undefined);
+      await this.dropProducer();
       throw error;
     }
+  }
+
+  /** The producer may be fenced or out of step: the next replay starts a fresh one (and fences in turn). */
+  private async dropProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await (await producer?.catch(() => undefined))?.disconnect().catch(() => undefined);
   }
 
   private connect(): Promise<Producer> {
