@@ -716,15 +716,19 @@ export async function stackStatus(): Promise<StackStatus> {
 
 /**
  * Starts one component, fetching what it needs first. When it already runs
- * as ours, only waits for it to answer.
+ * as ours, only waits for it to answer. `release`: the stack's, when the
+ * caller has already worked it out.
  */
-export async function startComponent(name: ComponentName): Promise<{ pid: number; alreadyRunning: boolean }> {
+export async function startComponent(
+  name: ComponentName,
+  release?: KafkaRelease,
+): Promise<{ pid: number; alreadyRunning: boolean }> {
   const running = await ourPid(name);
   if (running !== undefined) {
     await waitUntilAnswering(name, running);
     return { pid: running, alreadyRunning: true };
   }
-  const release = await stackRelease();
+  release ??= await stackRelease();
   if (!componentsOf(release).includes(name)) {
     throw new StackError(`${describeRelease(release)} runs without ${name}: nothing to start.`);
   }
@@ -801,10 +805,10 @@ export async function stackUp(): Promise<{ alreadyUp: boolean; release: KafkaRel
   for (const { name } of before) await SPECS[name].prepare(release);
   // The registry keeps its data in H2, not Kafka, so it can start alongside.
   const results = await Promise.allSettled([
-    (release.mode === 'zookeeper' ? startComponent('zookeeper') : Promise.resolve()).then(() =>
-      startComponent('kafka'),
+    (release.mode === 'zookeeper' ? startComponent('zookeeper', release) : Promise.resolve()).then(() =>
+      startComponent('kafka', release),
     ),
-    startComponent('registry'),
+    startComponent('registry', release),
   ]);
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
   if (failures.length > 0) throw new StackError(failures.map((failure) => failure.message).join('\n\n'));

@@ -105,7 +105,7 @@ export class DeadLetters {
     this.archive.clearReplays();
     await this.replays.start();
     await this.dlq.start();
-    await this.keepUp();
+    // checkArchive learnt where the partitions begin; the bounds are kept once the DLQ is read (below).
     this.upkeep = setInterval(() => void this.keepUp(), UPKEEP_MS);
     void this.load(this.replays.follower).then((loaded) => (this.replaysLoaded = loaded));
     void this.load(this.dlq.follower).then((loaded) => {
@@ -129,14 +129,14 @@ export class DeadLetters {
   private async checkArchive(): Promise<string | null> {
     const { admin, dlqTopic } = this.options;
     const { clusterId } = await admin.describeCluster();
+    const offsets = await admin.fetchTopicOffsets(dlqTopic);
+    this.learnFirstOffsets(offsets);
     const why = this.archive.adopt({ clusterId, topic: dlqTopic });
     if (why !== null) return why;
     // A topic deleted and created again starts over at offset 0: an archive
     // that has read further than a partition now goes was written from the
     // topic's previous incarnation.
-    const ends = new Map(
-      (await admin.fetchTopicOffsets(dlqTopic)).map(({ partition, high }) => [partition, BigInt(high)]),
-    );
+    const ends = new Map(offsets.map(({ partition, high }) => [partition, BigInt(high)]));
     for (const [partition, next] of this.archive.positions()) {
       const end = ends.get(partition);
       if (end === undefined || next > end) {
@@ -166,8 +166,7 @@ export class DeadLetters {
   private async keepUpOnce(): Promise<void> {
     const { admin, dlqTopic, archiveMaxAgeMs, archiveMaxRecords, logger } = this.options;
     try {
-      const offsets = await admin.fetchTopicOffsets(dlqTopic);
-      this.firstOffsets = new Map(offsets.map(({ partition, low }) => [partition, Number(low)]));
+      this.learnFirstOffsets(await admin.fetchTopicOffsets(dlqTopic));
     } catch (error) {
       logger.debug({ err: error }, 'could not read where the DLQ partitions begin; trying again later');
     }
@@ -182,6 +181,10 @@ export class DeadLetters {
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (dropped > 0) logger.info({ dropped, records: this.archive.size }, 'DLQ archive: dropped the oldest records');
+  }
+
+  private learnFirstOffsets(offsets: { partition: number; low: string }[]): void {
+    this.firstOffsets = new Map(offsets.map(({ partition, low }) => [partition, Number(low)]));
   }
 
   /** The topic still holds the record (else only the archive does: Kafka's retention removed it). */
