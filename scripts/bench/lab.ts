@@ -12,6 +12,7 @@ import type { Admin } from 'kafkajs';
 import { loadConfig, serviceSpecs, type ServiceConfig } from '../../services/lib/config.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 import type { StatsView } from '../../services/lib/order-stats.ts';
+import { nodeOptionsOf } from '../harness/compose-file.ts';
 import { Lab, ServiceProcess } from '../harness/lab.ts';
 import { labTopicEnv } from '../harness/lab-topics.ts';
 import { kafkaLogging } from '../harness/kafka-release.ts';
@@ -211,7 +212,10 @@ export class BenchLab extends Lab {
     if (mine.length > 0) await admin.deleteGroups(mine).catch(() => undefined);
   }
 
-  /** Starts a Node entrypoint (relative to the repository root) with the lab's variables. */
+  /**
+   * Starts a Node entrypoint (relative to the repository root) with
+   * compose.yaml's NODE_OPTIONS for it and the lab's variables.
+   */
   async spawnNode(entrypoint: string, options: NodeOptions): Promise<BenchService> {
     const logDir = join(this.bench.workDir, 'logs');
     await mkdir(logDir, { recursive: true });
@@ -227,6 +231,7 @@ export class BenchLab extends Lab {
     ];
     const args = [...nodeArgs, join(REPO_ROOT, entrypoint), ...(options.args ?? [])];
     const variables = {
+      ...nodeOptionsOf(entrypoint),
       ...this.serviceEnv,
       HTTP_PORT: '0',
       ...options.env,

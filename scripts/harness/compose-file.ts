@@ -119,6 +119,16 @@ export function resolvedEnvironment(
   return resolved;
 }
 
+/**
+ * NODE_OPTIONS as compose.yaml gives it to the service that runs `entrypoint`
+ * (a path from the repository root), for a process started outside Compose
+ * (tests, benchmarks): the DLQ service's heap settings, for one.
+ */
+export function nodeOptionsOf(entrypoint: string): Record<string, string> {
+  const options = readComposeFile().find((service) => service.command?.[0] === entrypoint)?.environment.NODE_OPTIONS;
+  return typeof options === 'string' ? { NODE_OPTIONS: options } : {};
+}
+
 /** The services built from this repository: the tsx services. */
 export function ourServices(services: ComposeService[]): ComposeService[] {
   return services.filter((service) => service.build !== undefined);

@@ -21,6 +21,7 @@ import { runTopicInit } from '../../services/topic-init/init.ts';
 import { caughtUp } from './group-progress.ts';
 import { labTopicEnv, labTopics, uniqueName, type LabTopics } from './lab-topics.ts';
 import { infrastructure, type Infrastructure } from './infrastructure.ts';
+import { nodeOptionsOf } from './compose-file.ts';
 
 const logger = createLogger('test', 'warn');
 
@@ -242,9 +243,10 @@ export class Lab {
   /** What a lab leaves behind on the broker when it stops: its topics and groups stay (a failed test's evidence). */
   protected async cleanUp(_admin: Admin): Promise<void> {}
 
+  /** Starts a service as the lab runs it: compose.yaml's NODE_OPTIONS for it, the lab's variables, then `env`. */
   spawn(entrypoint: string, env: Record<string, string> = {}, args: string[] = []): ServiceProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', entrypoint, ...args], {
-      env: { PATH: process.env.PATH, ...this.env, ...env },
+      env: { PATH: process.env.PATH, ...nodeOptionsOf(entrypoint), ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const service = new ServiceProcess(child);

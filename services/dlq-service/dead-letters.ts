@@ -45,6 +45,21 @@ const LOAD_RETRY_MS = 1000;
 const UPKEEP_MS = 30_000;
 /** Records dropped per transaction when the archive is past its bounds. */
 const PRUNE_CHUNK = 5000;
+/** Rows a finishing rebuild puts into the text index per transaction. */
+const INDEX_CHUNK = 20_000;
+
+/**
+ * Runs `step` (synchronous work on the archive) until it says it is done,
+ * yielding in between so that requests and the followers run: one long
+ * transaction would hold them up. False when `signal` stopped it first.
+ */
+async function inSteps(step: () => boolean, signal: AbortSignal): Promise<boolean> {
+  for (;;) {
+    if (signal.aborted) return false;
+    if (step()) return true;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 export class DeadLetters {
   readonly archive: DlqArchive;
@@ -53,6 +68,8 @@ export class DeadLetters {
   private readonly dlq: DlqFollower;
   private indexLoaded = false;
   private replaysLoaded = false;
+  /** Settles once the DLQ was read to the end it had at start and a rebuild has built its indexes (false: stopped). */
+  private archiveLoaded: Promise<boolean> = Promise.resolve(false);
   /** Per DLQ partition, the first offset Kafka still holds: older records live only in the archive. */
   private firstOffsets = new Map<number, number>();
   private upkeep: NodeJS.Timeout | undefined;
@@ -108,9 +125,10 @@ export class DeadLetters {
     // checkArchive learnt where the partitions begin; the bounds are kept once the DLQ is read (below).
     this.upkeep = setInterval(() => void this.keepUp(), UPKEEP_MS);
     void this.load(this.replays.follower).then((loaded) => (this.replaysLoaded = loaded));
-    void this.load(this.dlq.follower).then((loaded) => {
-      this.indexLoaded = loaded;
+    this.archiveLoaded = this.load(this.dlq.follower).then(async (loaded) => loaded && (await this.finishRebuild()));
+    void this.archiveLoaded.then((loaded) => {
       if (!loaded) return;
+      this.indexLoaded = true;
       logger.info({ records: this.archive.size, ms: Date.now() - started }, 'DLQ archive up to date');
       void this.keepUp(); // a rebuild may have read past the bounds
     });
@@ -123,6 +141,15 @@ export class DeadLetters {
     await this.replayer.close();
     await Promise.all([this.dlq.stop(), this.replays.stop()]);
     this.archive.close();
+  }
+
+  /** A rebuild that has read to the end builds the indexes it left out; false when the service stopped first. */
+  private async finishRebuild(): Promise<boolean> {
+    if (!this.archive.rebuilding) return true;
+    const started = Date.now();
+    const done = await inSteps(() => this.archive.finishRebuild(INDEX_CHUNK), this.stopping.signal);
+    if (done) this.options.logger.info({ ms: Date.now() - started }, 'DLQ archive: indexed what the rebuild read');
+    return done;
   }
 
   /** Why the archive had to be emptied, or null when it is this topic's and is kept. */
@@ -149,8 +176,11 @@ export class DeadLetters {
     return null;
   }
 
-  /** Learns where each DLQ partition begins now, and keeps the archive within its bounds. */
-  /** One upkeep at a time; never throws (it runs from a timer), and none starts once the service stops. */
+  /**
+   * Learns where each DLQ partition begins now, and keeps the archive within
+   * its bounds. One upkeep at a time; never throws (it runs from a timer),
+   * and none starts once the service stops.
+   */
   private keepUp(): Promise<void> {
     this.upkeepRun = this.upkeepRun.then(async () => {
       if (this.stopping.signal.aborted) return;
@@ -170,16 +200,13 @@ export class DeadLetters {
     } catch (error) {
       logger.debug({ err: error }, 'could not read where the DLQ partitions begin; trying again later');
     }
-    // In chunks, yielding in between: one long transaction would hold up requests and the followers.
+    const bounds = { maxAgeMs: archiveMaxAgeMs, maxRecords: archiveMaxRecords };
     let dropped = 0;
-    for (;;) {
-      if (this.stopping.signal.aborted) break;
-      const bounds = { maxAgeMs: archiveMaxAgeMs, maxRecords: archiveMaxRecords };
+    await inSteps(() => {
       const removed = this.archive.prune(Date.now(), bounds, PRUNE_CHUNK);
       dropped += removed;
-      if (removed < PRUNE_CHUNK) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+      return removed < PRUNE_CHUNK;
+    }, this.stopping.signal);
     if (dropped > 0) logger.info({ dropped, records: this.archive.size }, 'DLQ archive: dropped the oldest records');
   }
 
@@ -197,12 +224,16 @@ export class DeadLetters {
     return this.replaysLoaded;
   }
 
-  /** Resolves once both topics have been read to their end as of now (for tests and benchmarks). */
+  /**
+   * Resolves once both topics have been read to their end as of now, and a
+   * rebuild has built its indexes (for tests and benchmarks).
+   */
   async waitUntilCaughtUp(timeoutMs: number): Promise<void> {
     await Promise.all([
       this.dlq.follower.waitUntilCaughtUp(timeoutMs, this.stopping.signal),
       this.replays.follower.waitUntilCaughtUp(timeoutMs, this.stopping.signal),
     ]);
+    if (this.archive.rebuilding && !(await this.archiveLoaded)) throw new Error('the service stopped');
   }
 
   get(id: string): DlqEntry | undefined {

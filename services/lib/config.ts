@@ -187,7 +187,7 @@ export const serviceSpecs = {
     DLQ_MAX_REPLAYS: wholeNumber(1, 100)({ default: 3, desc: 'loop guard: most times an order may be replayed' }),
     DLQ_PAGE_SIZE: wholeNumber(1, 10_000)({ default: 50, desc: 'GET /dlq page size when no limit is given' }),
     DLQ_PAGE_SIZE_MAX: wholeNumber(1, 10_000)({ default: 500, desc: 'largest limit GET /dlq accepts' }),
-    DLQ_REPLAY_BATCH_MAX: wholeNumber(1, 100_000)({ default: 1000, desc: 'most records one POST /dlq/replay replays' }),
+    DLQ_REPLAY_BATCH_MAX: wholeNumber(1, 10_000)({ default: 1000, desc: 'most records one POST /dlq/replay replays' }),
     DLQ_DB_PATH: str({ desc: 'the dead-letter archive, a SQLite file (created when missing)' }),
     DLQ_ARCHIVE_MAX_AGE_DAYS: wholeNumber(
       1,

@@ -34,8 +34,12 @@ export class DlqService {
     return this.sink.text;
   }
 
-  /** Builds the app on the lab's topics (with its settings overridden by `env`) and listens on a free port. */
-  static async start(lab: Lab, env: Record<string, string> = {}): Promise<DlqService> {
+  /**
+   * Builds the app on the lab's topics (with its settings overridden by `env`)
+   * and listens on a free port; unless `caughtUp` is false, waits until it
+   * has read both topics to the end.
+   */
+  static async start(lab: Lab, env: Record<string, string> = {}, { caughtUp = true } = {}): Promise<DlqService> {
     const config = loadConfig(serviceSpecs['dlq-service'], { ...lab.env, DLQ_API_TOKEN: TOKEN, ...env });
     const sink = { text: '' };
     const logger = pino(
@@ -50,7 +54,7 @@ export class DlqService {
     const app = await buildApp({ config, logger });
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
     const service = new DlqService(app, address, sink);
-    await app.deadLetters.waitUntilCaughtUp(60_000);
+    if (caughtUp) await app.deadLetters.waitUntilCaughtUp(60_000);
     return service;
   }
 

@@ -2,9 +2,11 @@
 // (records Kafka's retention has removed meanwhile stay listed, marked as no
 // longer in Kafka, and replay from the archived bytes), the bounds drop the
 // oldest, and an archive written from a previous incarnation of the topic (it
-// read a partition further than the partition now goes) is rebuilt, saying why.
+// read a partition further than the partition now goes) is rebuilt, saying why;
+// while a rebuild reads the topic, text search answers 503 until it is done.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../../scripts/harness/free-port.ts';
 import { Lab, waitUntil } from '../../scripts/harness/lab.ts';
 import { DlqArchive } from '../../services/dlq-service/index/dlq-archive.ts';
 import { DlqService, writeDeadLetters } from './dlq-service-app.ts';
@@ -40,7 +42,34 @@ describe('DLQ archive', () => {
     try {
       const [rebuilding] = logged(service, /^DLQ archive: rebuilding/);
       assert.equal(rebuilding?.why, 'no archive yet');
+      assert.equal(logged(service, /^DLQ archive: indexed what the rebuild read$/).length, 1);
       assert.deepEqual((await service.listAll()).map((item) => item.id).sort(), [...ids].sort());
+      const found = await service.request('GET', '/dlq?q=ORDER-3&reason=positive');
+      assert.deepEqual(
+        found.body.items.map((item: { id: string }) => item.id),
+        [ids[2]],
+        'text search answers once the rebuild has built its indexes',
+      );
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('answers lists while a rebuild reads the topic, and text search only once it is done (503 LOADING)', async () => {
+    // The registry unreachable: the rebuild waits to decode the first dead letter, so it cannot finish.
+    const registry = `http://127.0.0.1:${await freePort()}`;
+    const env = { SCHEMA_REGISTRY_URL: registry, DLQ_DB_PATH: `${lab.dlqArchive}-unfinished` };
+    const service = await DlqService.start(lab, env, { caughtUp: false });
+    try {
+      for (const path of ['/dlq?q=order', '/dlq/stats?reason=positive']) {
+        const response = await service.request('GET', path);
+        assert.equal(response.status, 503, path);
+        assert.equal(response.body.code, 'LOADING');
+        assert.match(response.body.message, /being rebuilt from .*text search \(q, reason\) answers once/);
+        assert.equal(response.headers.get('retry-after'), '5');
+      }
+      assert.equal((await service.request('GET', '/dlq?product=mouse')).status, 200);
+      assert.equal((await service.request('GET', '/ready', { token: null })).status, 503);
     } finally {
       await service.close();
     }

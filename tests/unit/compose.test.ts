@@ -14,6 +14,7 @@ import {
   KRAFT_OVERRIDE_FILE,
   interpolate,
   isOneShot,
+  nodeOptionsOf,
   ourServices,
   readComposeFile,
   resolvedEnvironment,
@@ -56,7 +57,8 @@ describe('compose.yaml', () => {
 
       it('sets no variable its config does not know (a typo would be ignored silently)', () => {
         const spec = specOf(service);
-        const unknown = Object.keys(service.environment).filter((name) => !(name in spec));
+        // NODE_OPTIONS is Node's own.
+        const unknown = Object.keys(service.environment).filter((name) => !(name in spec) && name !== 'NODE_OPTIONS');
         assert.deepEqual(unknown, [], `${service.name} does not read ${unknown.join(', ')}`);
       });
 
@@ -128,6 +130,20 @@ describe('compose.yaml', () => {
     const consumer = services.find((service) => service.name === 'consumer')!;
     const maxRetries = loadConfig(serviceSpecs.consumer, resolvedEnvironment(consumer, {})).MAX_RETRIES;
     assert.ok(config.PRODUCER_FAIL_TIMES <= maxRetries, 'its transient orders recover within the retry budget');
+  });
+
+  it("caps the DLQ service's heap, and hands the same options to the processes started outside Compose", () => {
+    const dlqService = services.find((service) => service.name === 'dlq-service')!;
+    const options = resolvedEnvironment(dlqService, {}).NODE_OPTIONS ?? '';
+    assert.match(options, /--max-old-space-size=\d+/);
+    assert.deepEqual(nodeOptionsOf(dlqService.command![0]!), { NODE_OPTIONS: options });
+    assert.deepEqual(nodeOptionsOf('services/consumer/main.ts'), {}, 'the consumer runs with Node defaults');
+    const limit = Number(/--max-old-space-size=(\d+)/.exec(options)![1]);
+    // The largest request the service answers (a bulk replay of DLQ_REPLAY_BATCH_MAX dead letters of a few KB
+    // each) fits in the old generation with room to spare.
+    const config = loadConfig(serviceSpecs['dlq-service'], resolvedEnvironment(dlqService, {}));
+    assert.ok(limit >= 100, `an old generation of ${limit} MB`);
+    assert.ok(config.DLQ_REPLAY_BATCH_MAX * 5_000 < (limit / 4) * 1e6, 'the default batch uses under a quarter');
   });
 
   it('does not make Kafka wait on ZooKeeper, so that the KRaft override can leave ZooKeeper out', () => {

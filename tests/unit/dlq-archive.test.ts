@@ -173,6 +173,7 @@ describe('DLQ archive', () => {
     assert.equal(first.addBatch(0, [entry(0, 0, 0), entry(0, 1, 1)], 3n), 2);
     assert.equal(first.addBatch(0, [entry(0, 1, 1)], 2n), 0, 'read again: skipped, and the position never goes back');
     first.addBatch(2, [entry(2, 5, 2, { product: 'chair' })], 6n);
+    assert.equal(first.finishRebuild(), true);
     first.close();
     const again = new DlqArchive(path);
     assert.equal(again.adopt({ clusterId: 'c1', topic: 'orders-dlq' }), null);
@@ -190,6 +191,40 @@ describe('DLQ archive', () => {
     assert.deepEqual(again.positions(), new Map());
     assert.deepEqual(again.page({ q: 'chair' }, 10).items, [], 'the text index is emptied too');
     again.close();
+  });
+
+  it('rebuilds without its text index, indexes in chunks at the end, and starts over after a rebuild cut short', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dlq-archive-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'archive.sqlite');
+    const identity = { clusterId: 'c1', topic: 'orders-dlq' };
+    const cut = new DlqArchive(path);
+    assert.equal(cut.adopt(identity), 'no archive yet');
+    assert.equal(cut.rebuilding, true);
+    cut.addBatch(0, [entry(0, 0, 0, { product: 'chair' })], 1n);
+    cut.close(); // stopped before the rebuild read to the end
+    const again = new DlqArchive(path);
+    assert.equal(again.rebuilding, true);
+    assert.equal(again.adopt(identity), 'its last rebuild did not finish');
+    assert.equal(again.size, 0);
+    again.addBatch(0, [entry(0, 0, 0, { product: 'chair' }), entry(0, 1, 1, { product: 'chair' })], 2n);
+    again.addBatch(1, [entry(1, 0, 2, { product: 'chair' }), entry(1, 1, 3, { product: 'desk' })], 2n);
+    assert.equal(again.page({ q: 'chair' }, 10).total, 0, 'not in the text index yet');
+    assert.deepEqual(ids(again.page({ product: 'chair' }, 10).items), ['1-0', '0-1', '0-0'], 'filters still answer');
+    again.prune(T0 + 11 * MINUTE, { maxAgeMs: 10 * MINUTE, maxRecords: 100 }); // drops 0-0, its staged text too
+    assert.equal(again.finishRebuild(2), false, 'two of three rows indexed');
+    assert.equal(again.rebuilding, true);
+    assert.equal(again.finishRebuild(2), true, 'the last one: the indexes are built and the rebuild is over');
+    assert.equal(again.rebuilding, false);
+    assert.deepEqual(ids(again.page({ q: 'CHAIR' }, 10).items), ['1-0', '0-1']);
+    again.addBatch(1, [entry(1, 2, 4, { product: 'chair' })], 3n);
+    assert.deepEqual(ids(again.page({ q: 'chair' }, 10).items), ['1-2', '1-0', '0-1'], 'indexed as it comes now');
+    again.close();
+    const reopened = new DlqArchive(path);
+    assert.equal(reopened.rebuilding, false);
+    assert.equal(reopened.adopt(identity), null);
+    assert.equal(reopened.page({ q: 'desk' }, 10).total, 1);
+    reopened.close();
   });
 
   it('counts only what a batch that fails part-way left behind: nothing', () => {

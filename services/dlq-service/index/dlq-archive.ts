@@ -8,6 +8,13 @@
 // substring matches, as the API promises, answered from an index. Beside the
 // rows, the next offset to read of each DLQ partition (a restart resumes
 // there) and the identity of what was archived (cluster and topic).
+//
+// A rebuild (an archive emptied, or a new one, read from the topic's start)
+// writes each row and its time index only; the text to index waits in a
+// plain table, and the other indexes are left out. When the rebuild has read
+// to the end, finishRebuild() builds them in bulk: a million dead letters are
+// archived in about half the time that keeping every index current costs.
+// Text search answers only once that is done (see `rebuilding`).
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { deserialize, serialize } from 'node:v8';
 import type { DlqFilter } from '../../lib/dlq.ts';
@@ -29,7 +36,7 @@ export interface ArchiveIdentity {
   topic: string;
 }
 
-const SCHEMA_VERSION = '3';
+const SCHEMA_VERSION = '4';
 const MINUTE_MS = 60_000;
 const MINUTES = 60;
 /** Below three characters the trigram index cannot answer; LIKE scans the text table instead. */
@@ -52,17 +59,28 @@ const SCHEMA = `
     UNIQUE (partition, offset)
   );
   CREATE INDEX IF NOT EXISTS by_time ON dead_letters (time, partition, offset);
-  CREATE INDEX IF NOT EXISTS by_class ON dead_letters (failure_class, time, partition, offset);
-  CREATE INDEX IF NOT EXISTS by_product ON dead_letters (product, time, partition, offset);
-  CREATE INDEX IF NOT EXISTS by_class_product ON dead_letters (failure_class, product, time, partition, offset);
-  CREATE INDEX IF NOT EXISTS by_order ON dead_letters (order_id);
   CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (ident, product, message, tokenize = 'trigram');
+  -- During a rebuild: the text of the rows archived, to go into search once the rebuild has read to the end.
+  CREATE TABLE IF NOT EXISTS staged_search (id INTEGER PRIMARY KEY, ident TEXT, product TEXT, message TEXT);
   -- The counts of the unfiltered GET /dlq/stats (the dashboard's), kept as rows come and go (dimensions:
   -- class, product, reason, minute, replayed): a read of a few small rows instead of a scan per request.
   CREATE TABLE IF NOT EXISTS tallies (
     dimension TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dimension, key)
   ) WITHOUT ROWID;
 `;
+
+/** The indexes a rebuild leaves out until it has read to the end (by_time stays: lists and pruning use it). */
+const DEFERRED_INDEXES: Record<string, string> = {
+  by_class: 'dead_letters (failure_class, time, partition, offset)',
+  by_product: 'dead_letters (product, time, partition, offset)',
+  by_class_product: 'dead_letters (failure_class, product, time, partition, offset)',
+  by_order: 'dead_letters (order_id)',
+};
+
+const createDeferredIndexes = () =>
+  Object.entries(DEFERRED_INDEXES)
+    .map(([name, on]) => `CREATE INDEX IF NOT EXISTS ${name} ON ${on};`)
+    .join('\n');
 
 /** The columns of a row that its tallies count. */
 interface Row {
@@ -128,6 +146,7 @@ export class DlqArchive {
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   private count = 0;
+  private rebuildUnderWay = false;
 
   /** `path`: the SQLite file (created when missing), or ":memory:". */
   constructor(readonly path: string) {
@@ -137,7 +156,18 @@ export class DlqArchive {
     // busy_timeout: another process on the same file (two instances by mistake) makes a writer wait, not fail.
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.db.exec(SCHEMA);
+    this.rebuildUnderWay = this.sql("SELECT 1 FROM meta WHERE key = 'rebuilding'").get() !== undefined;
+    if (!this.rebuildUnderWay) this.db.exec(createDeferredIndexes());
     this.count = Number(this.sql('SELECT count(*) AS n FROM dead_letters').get()!.n);
+  }
+
+  /**
+   * A rebuild is under way: the archive is being filled from the topic's
+   * start, and text search (q, reason) cannot answer until finishRebuild()
+   * has indexed what it read.
+   */
+  get rebuilding(): boolean {
+    return this.rebuildUnderWay;
   }
 
   close(): void {
@@ -188,24 +218,59 @@ export class DlqArchive {
         ? 'no archive yet'
         : stored.schema !== SCHEMA_VERSION
           ? `it was written in format ${stored.schema}, this service reads ${SCHEMA_VERSION}`
-          : stored.clusterId !== identity.clusterId
-            ? `it was written from cluster ${stored.clusterId}, the broker is cluster ${identity.clusterId}`
-            : stored.topic !== identity.topic
-              ? `it was written from topic ${stored.topic}, the service reads ${identity.topic}`
-              : null;
+          : stored.rebuilding !== undefined
+            ? 'its last rebuild did not finish'
+            : stored.clusterId !== identity.clusterId
+              ? `it was written from cluster ${stored.clusterId}, the broker is cluster ${identity.clusterId}`
+              : stored.topic !== identity.topic
+                ? `it was written from topic ${stored.topic}, the service reads ${identity.topic}`
+                : null;
     if (why !== null) this.reset({ schema: SCHEMA_VERSION, ...identity });
     return why;
   }
 
-  /** Empties the archive (a new incarnation of the topic, or another cluster) and records `meta`. */
+  /**
+   * Empties the archive (a new incarnation of the topic, or another cluster),
+   * records `meta`, and starts a rebuild: until finishRebuild(), rows go in
+   * without their text index and the deferred indexes.
+   */
   reset(meta: Record<string, string> = {}): void {
     this.transaction(() => {
-      this.db.exec('DELETE FROM dead_letters; DELETE FROM search; DELETE FROM positions; DELETE FROM tallies;');
-      for (const [key, value] of Object.entries(meta)) {
+      this.db.exec(
+        'DELETE FROM dead_letters; DELETE FROM search; DELETE FROM staged_search; DELETE FROM positions; ' +
+          'DELETE FROM tallies;',
+      );
+      for (const name of Object.keys(DEFERRED_INDEXES)) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
+      for (const [key, value] of Object.entries({ ...meta, rebuilding: '1' })) {
         this.sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value);
       }
     });
     this.count = 0;
+    this.rebuildUnderWay = true;
+  }
+
+  /**
+   * Moves at most `chunk` rows' text from the staging table into the text
+   * index; once none is left, builds the deferred indexes and ends the
+   * rebuild. Returns true when the rebuild is over; false when there may be
+   * more (a caller with many rows calls again, letting other work run in
+   * between).
+   */
+  finishRebuild(chunk = Number.MAX_SAFE_INTEGER): boolean {
+    if (!this.rebuildUnderWay) return true;
+    const done = this.transaction(() => {
+      const { changes } = this.sql(
+        'INSERT INTO search (rowid, ident, product, message) ' +
+          'SELECT id, ident, product, message FROM staged_search ORDER BY id LIMIT ?',
+      ).run(chunk);
+      this.sql('DELETE FROM staged_search WHERE id IN (SELECT id FROM staged_search ORDER BY id LIMIT ?)').run(changes);
+      if (changes === chunk) return false; // perhaps more
+      this.db.exec(createDeferredIndexes());
+      this.sql("DELETE FROM meta WHERE key = 'rebuilding'").run();
+      return true;
+    });
+    if (done) this.rebuildUnderWay = false;
+    return done;
   }
 
   /** Per DLQ partition, the offset to read next (after the last record and marker archived). */
@@ -281,7 +346,8 @@ export class DlqArchive {
     );
     if (changes === 0) return false;
     // Lower-cased, as the terms are: LIKE (for short terms) folds ASCII letters only.
-    this.sql('INSERT INTO search (rowid, ident, product, message) VALUES (?, ?, ?, ?)').run(
+    const into = this.rebuildUnderWay ? 'staged_search (id' : 'search (rowid';
+    this.sql(`INSERT INTO ${into}, ident, product, message) VALUES (?, ?, ?, ?)`).run(
       lastInsertRowid,
       (orderId ?? entry.key?.toString())?.toLowerCase() ?? null,
       product?.toLowerCase() ?? null,
@@ -462,6 +528,7 @@ export class DlqArchive {
     for (const row of gone) tallies.count(row, -row.n);
     this.addTallies(tallies);
     this.sql(`DELETE FROM search WHERE rowid IN (SELECT id FROM dead_letters WHERE ${condition})`).run(...params);
+    this.sql(`DELETE FROM staged_search WHERE id IN (SELECT id FROM dead_letters WHERE ${condition})`).run(...params);
     const { changes } = this.sql(`DELETE FROM dead_letters WHERE ${condition}`).run(...params);
     this.count -= Number(changes);
     return Number(changes);

@@ -11,6 +11,10 @@ export interface PageLimits {
 
 const ID_DESCRIPTION = 'Record id: `<DLQ partition>-<DLQ offset>`, e.g. `2-1041`.';
 
+const WHILE_REBUILDING =
+  '; while the archive is rebuilt from the topic, a request with it answers 503 (code LOADING) until GET /ready ' +
+  'answers 200';
+
 /** The filters GET /dlq, GET /dlq/stats and POST /dlq/replay share. */
 const filterProperties = {
   failureClass: { type: 'string', enum: FAILURE_CLASSES, description: 'x-dlq-failure-class' },
@@ -18,7 +22,7 @@ const filterProperties = {
     type: 'string',
     minLength: 1,
     maxLength: 200,
-    description: 'text within the exception message (case-insensitive)',
+    description: `text within the exception message (case-insensitive)${WHILE_REBUILDING}`,
   },
   product: { type: 'string', minLength: 1, maxLength: 200, description: "the decoded order's product, exactly" },
   orderId: { type: 'string', minLength: 1, maxLength: 200, description: "the decoded order's orderId, exactly" },
@@ -26,7 +30,7 @@ const filterProperties = {
     type: 'string',
     minLength: 1,
     maxLength: 200,
-    description: 'text within the orderId (or key), product or exception message (case-insensitive)',
+    description: `text within the orderId (or key), product or exception message (case-insensitive)${WHILE_REBUILDING}`,
   },
   from: { type: 'string', format: 'date-time', description: 'dead-lettered at or after (ISO 8601)' },
   to: { type: 'string', format: 'date-time', description: 'dead-lettered before (ISO 8601)' },
@@ -208,7 +212,7 @@ export function listSchema(limits: PageLimits) {
           nextCursor: { ...nullableString, description: 'pass as cursor for the next page; null on the last page' },
         },
       },
-      ...errors(400, 401),
+      ...errors(400, 401, 503),
     },
   };
 }
@@ -247,7 +251,7 @@ export const statsSchema = {
         newest: { type: ['string', 'null'], format: 'date-time' },
       },
     },
-    ...errors(400, 401),
+    ...errors(400, 401, 503),
   },
 } as const;
 

@@ -55,9 +55,23 @@ export default async function dlqRoutes(app: FastifyInstance) {
     }
   };
 
+  // A rebuild indexes the text it read only once it has read to the end.
+  const textSearchReady = (filter: DlqFilter) => {
+    if (deadLetters.archive.rebuilding && (filter.q !== undefined || filter.reason !== undefined)) {
+      throw new ApiError(
+        503,
+        `the archive is being rebuilt from ${config.DLQ_TOPIC}; text search (q, reason) answers once it has ` +
+          'read to the end (GET /ready answers 200)',
+        'LOADING',
+        { 'retry-after': '5' },
+      );
+    }
+  };
+
   app.get<{ Querystring: ListQuery }>('', { schema: listSchema(limits) }, async (request) => {
     const { limit, cursor, ...filter } = request.query;
     checkRange(filter, 'query parameter');
+    textSearchReady(filter);
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && after === undefined) {
       throw new ApiError(
@@ -76,6 +90,7 @@ export default async function dlqRoutes(app: FastifyInstance) {
 
   app.get<{ Querystring: DlqFilter }>('/stats', { schema: statsSchema }, async (request) => {
     checkRange(request.query, 'query parameter');
+    textSearchReady(request.query);
     return deadLetters.archive.summary(request.query, Date.now());
   });
 
@@ -137,6 +152,7 @@ export default async function dlqRoutes(app: FastifyInstance) {
       const { limit, dryRun, force, ...filter } = request.body;
       checkRange(filter, 'body property');
       replayReady();
+      textSearchReady(filter);
       const { items, total } = deadLetters.archive.select(filter, limit);
       if (dryRun) {
         // The same checks as a replay, without writing anything.
