@@ -171,7 +171,8 @@ export async function benchDlqService(
     `6. DLQ service: archive build, queries and memory with ${formatCount(options.records)} dead letters`,
     `${formatCount(options.records)} dead letters are written to a fresh DLQ topic as the consumer writes them ` +
       '(original bytes, context headers; 60 % invalid orders, 20 % retries exhausted, 20 % undecodable). The ' +
-      'real service (`services/dlq-service/main.ts`, default settings, a new archive file) starts on it; the ' +
+      'real service (`services/dlq-service/main.ts`, default settings and the NODE_OPTIONS compose.yaml gives it, ' +
+      'a new archive file) starts on it; the ' +
       'build time is what it logs when its archive has read the DLQ to the end (from the start of its DLQ ' +
       'reader), and the time from process start until GET /ready answers 200. Then autocannon ' +
       `(${CONNECTIONS} connections, latencies corrected for coordinated omission) sends each request at a fixed ` +
@@ -180,7 +181,7 @@ export async function benchDlqService(
       'a text query (q, an order id prefix) and GET /dlq/stats. Then the resident memory of the loaded service, ' +
       'and a restart on the archive it built (process start to GET /ready 200). The same, on the same DLQ, ' +
       `with the DLQ service of ${IN_MEMORY_COMMIT.slice(0, 7)}, which kept its index in memory and rebuilt it ` +
-      'from the topic at each start.',
+      "from the topic at each start, run as it was then (Node's default heap settings).",
   );
   const lab = new BenchLab(env, 'dlq');
   try {
@@ -322,7 +323,9 @@ export async function benchDlqService(
     const p99 = (name: string, limitMs: number, figure: string) => {
       const run = archive.fixed.get(name)!;
       result.targets.push({
-        figure: `${figure} p99 at ${formatCount(options.ratePerSecond)} req/s, ${formatCount(options.records)} records`,
+        figure:
+          `${figure} p99, ${formatCount(options.ratePerSecond)} req/s offered, ` +
+          `${formatCount(options.records)} records`,
         target: `< ${limitMs} ms`,
         measured:
           `${formatNumber(run.latency.p99, 1)} ms ` +
