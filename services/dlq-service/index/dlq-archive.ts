@@ -39,11 +39,16 @@ export interface ArchiveIdentity {
 const SCHEMA_VERSION = '4';
 const MINUTE_MS = 60_000;
 const MINUTES = 60;
+/** Entries kept deserialized (a few MB): twenty pages of the dashboard (50 each). */
+const RECENT_ENTRIES = 1000;
 /** Below three characters the trigram index cannot answer; LIKE scans the text table instead. */
 const TRIGRAM = 3;
 
+const META = 'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;';
+/** Every table but meta (which says the format): dropped when the archive was written in another format. */
+const TABLES = ['dead_letters', 'search', 'staged_search', 'positions', 'tallies'];
+
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS positions (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY,
@@ -147,6 +152,13 @@ export class DlqArchive {
   private readonly statements = new Map<string, StatementSync>();
   private count = 0;
   private rebuildUnderWay = false;
+  /**
+   * The entries read most recently, deserialized, by `<partition>-<offset>`
+   * (unique in one incarnation of the topic; a reset forgets them). A page
+   * asked for again (the dashboard's first page, every few seconds) is then
+   * a read of its positions only. An entry never changes once archived.
+   */
+  private readonly recent = new Map<string, DlqEntry>();
 
   /** `path`: the SQLite file (created when missing), or ":memory:". */
   constructor(readonly path: string) {
@@ -155,6 +167,12 @@ export class DlqArchive {
     // and the topic is there to rebuild from.
     // busy_timeout: another process on the same file (two instances by mistake) makes a writer wait, not fail.
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    this.db.exec(META);
+    // Another format's tables may lack columns this code writes: they go (adopt() says why and rebuilds).
+    const format = this.sql("SELECT value FROM meta WHERE key = 'schema'").get()?.value;
+    if (format !== undefined && format !== SCHEMA_VERSION) {
+      this.db.exec(TABLES.map((table) => `DROP TABLE IF EXISTS ${table};`).join(''));
+    }
     this.db.exec(SCHEMA);
     this.rebuildUnderWay = this.sql("SELECT 1 FROM meta WHERE key = 'rebuilding'").get() !== undefined;
     if (!this.rebuildUnderWay) this.db.exec(createDeferredIndexes());
@@ -247,6 +265,7 @@ export class DlqArchive {
     });
     this.count = 0;
     this.rebuildUnderWay = true;
+    this.recent.clear();
   }
 
   /**
@@ -375,9 +394,21 @@ export class DlqArchive {
     });
   }
 
+  /** One dead letter; the most recently read are kept deserialized (see `recent`). */
   get(partition: number, offset: number): DlqEntry | undefined {
+    const key = `${partition}-${offset}`;
+    const kept = this.recent.get(key);
+    if (kept !== undefined) {
+      this.recent.delete(key); // to the end: the least recently read go first
+      this.recent.set(key, kept);
+      return kept;
+    }
     const row = this.sql('SELECT entry FROM dead_letters WHERE partition = ? AND offset = ?').get(partition, offset);
-    return row === undefined ? undefined : (deserialize(row.entry as Uint8Array) as DlqEntry);
+    if (row === undefined) return undefined;
+    const entry = deserialize(row.entry as Uint8Array) as DlqEntry;
+    this.recent.set(key, entry);
+    if (this.recent.size > RECENT_ENTRIES) this.recent.delete(this.recent.keys().next().value!);
+    return entry;
   }
 
   /** Newest first, starting after `after` (a cursor position). */
@@ -388,10 +419,10 @@ export class DlqArchive {
         ? { sql: '', params: [] }
         : { sql: ' AND (time, partition, offset) < (?, ?, ?)', params: [after.time, after.partition, after.offset] };
     const rows = this.sql(
-      `SELECT entry FROM dead_letters WHERE ${where.sql}${cursor.sql} ` +
+      `SELECT partition, offset FROM dead_letters WHERE ${where.sql}${cursor.sql} ` +
         'ORDER BY time DESC, partition DESC, offset DESC LIMIT ?',
-    ).all(...where.params, ...cursor.params, limit + 1);
-    const items = rows.slice(0, limit).map((row) => deserialize(row.entry as Uint8Array) as DlqEntry);
+    ).all(...where.params, ...cursor.params, limit + 1) as { partition: number; offset: number }[];
+    const items = rows.slice(0, limit).map(({ partition, offset }) => this.get(partition, offset)!);
     const last = items.at(-1);
     return {
       items,
