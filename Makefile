@@ -8,7 +8,7 @@ NODE_BIN := $(shell scripts/node24.sh)
 export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 
-.PHONY: help test test-unit test-kraft typecheck lint stack-up stack-down stack-status stack-logs topic-init \
+.PHONY: help test test-unit test-kraft check-alerts typecheck lint stack-up stack-down stack-status stack-logs topic-init \
 	up down ps produce logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution scenario-faults \
 	bench bench-smoke
 
@@ -27,6 +27,12 @@ test-unit: node_modules/.package-lock.json ## Unit tests only (no broker needed)
 
 test-kraft: node_modules/.package-lock.json ## Integration tests and scenarios on Kafka 4 in KRaft mode (4.1.1, or KAFKA_VERSION=4.x)
 	KAFKA_VERSION=$(or $(filter 4.%,$(KAFKA_VERSION)),4.1.1) $(TSX) scripts/test.ts --integration
+
+check-alerts: ## promtool and amtool: the alerting rules, their unit tests and both configurations (observability/)
+	@command -v promtool >/dev/null && command -v amtool >/dev/null || \
+		{ echo "promtool and amtool are missing: apt-get install prometheus prometheus-alertmanager"; exit 1; }
+	cd observability && promtool check rules alerts.yml && promtool check config prometheus.yml && \
+		promtool test rules alerts.test.yml && amtool check-config alertmanager.yml
 
 typecheck: node_modules/.package-lock.json ## TypeScript strict check
 	npx tsc --noEmit

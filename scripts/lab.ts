@@ -45,7 +45,8 @@ const USAGE = `Usage: scripts/lab.ts <command> [options]
 KAFKA_VERSION chooses the broker: 3.9.1 (default, with ZooKeeper) or 4.x (KRaft).
 --no-producer (PRODUCER=0) leaves out the continuous producer that feeds the
 dashboard (a slow stream with a few failing orders mixed in).
-DLQ_API_TOKEN sets the token replays need; up generates one otherwise.`;
+DLQ_API_TOKEN sets the token replays need, DLQ_ALERTS_TOKEN the one Alertmanager's webhook sends; up generates
+them otherwise.`;
 
 const PROJECT = 'kafka-orders';
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -200,7 +201,9 @@ async function up(): Promise<void> {
     throw new Error(`the lab is up with ${describeRelease(release)}; \`make down\` first to switch`);
   }
   const dlqApiToken = process.env.DLQ_API_TOKEN || previous?.dlqApiToken || randomBytes(18).toString('base64url');
-  const env = { ...process.env, DLQ_API_TOKEN: dlqApiToken };
+  const dlqAlertsToken =
+    process.env.DLQ_ALERTS_TOKEN || previous?.dlqAlertsToken || randomBytes(18).toString('base64url');
+  const env = { ...process.env, DLQ_API_TOKEN: dlqApiToken, DLQ_ALERTS_TOKEN: dlqAlertsToken };
   say(
     `Starting the lab with ${mode === 'compose' ? 'Docker Compose' : 'the local stack (no Docker)'}: ` +
       `${/[.?!]$/.test(why) ? why : `${why}.`}`,
@@ -215,6 +218,7 @@ async function up(): Promise<void> {
       leftOut,
       ...composeEndpoints(env),
       dlqApiToken,
+      dlqAlertsToken,
     };
     await writeLabState(state);
     await compose(state, ['up', '-d', '--build', ...leftOut.flatMap((name) => ['--scale', `${name}=0`])], env);
@@ -228,6 +232,7 @@ async function up(): Promise<void> {
       brokers: stack.brokers,
       registryUrl: stack.registryUrl,
       dlqApiToken,
+      dlqAlertsToken,
     };
     await writeLabState(state);
     await startLocalServices(

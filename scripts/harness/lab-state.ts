@@ -1,7 +1,7 @@
 // What `make up` started, so that down, ps, logs, the scenarios and the
 // scripts run by hand find the same lab: which mode and Kafka release,
 // whether it started the local stack (down stops only what up started), the
-// endpoints a client on this machine uses, and the DLQ API token it generated. Kept in the git-ignored .cache/lab.
+// endpoints a client on this machine uses, and the DLQ tokens it generated. Kept in the git-ignored .cache/lab.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LAB_STATE_FILE } from '../../services/lib/lab-endpoints.ts';
@@ -19,6 +19,8 @@ export interface LabState {
   brokers: string;
   registryUrl: string;
   dlqApiToken: string;
+  /** The token Alertmanager's webhook sends to POST /alerts. */
+  dlqAlertsToken: string;
 }
 
 /** Where the local lab keeps its state, pids and logs (git-ignored). */

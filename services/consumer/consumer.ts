@@ -46,7 +46,10 @@ export async function startConsumer(
 
   const shutdown = new AbortController();
   const health = new ConsumerHealth(config.RETRY_MODE, config.HEALTH_STALL_MS);
-  const metrics = createConsumerMetrics(() => statsReader.totalsOf(config.CONSUMER_GROUP));
+  const metrics = createConsumerMetrics(
+    () => statsReader.totalsOf(config.CONSUMER_GROUP),
+    () => health.status().ok,
+  );
   const processor = new OrderProcessor({
     lanes: {
       kafka,

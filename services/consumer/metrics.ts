@@ -2,7 +2,11 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Tally } from '../lib/order-stats.ts';
 
-export function createConsumerMetrics(currentTotals: () => Tally & { average: number | null }) {
+export function createConsumerMetrics(
+  currentTotals: () => Tally & { average: number | null },
+  /** What /health says (ok), read at each scrape. */
+  healthy: () => boolean,
+) {
   const registry = new Registry();
   const lag = new Gauge({
     name: 'consumer_lag_records',
@@ -59,6 +63,14 @@ export function createConsumerMetrics(currentTotals: () => Tally & { average: nu
       help: 'Partitions whose committed offset was moved outside the consumer (handled as STATS_ON_OFFSET_RESET says)',
       labelNames: ['topic', 'partition'],
       registers: [registry],
+    }),
+    healthy: new Gauge({
+      name: 'consumer_healthy',
+      help: '1 while /health says ok (a member of its group, kafkajs running, no partition stalled), else 0',
+      registers: [registry],
+      collect() {
+        this.set(healthy() ? 1 : 0);
+      },
     }),
     average: new Gauge({
       name: 'orders_average_price',

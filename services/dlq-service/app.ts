@@ -18,6 +18,7 @@ import orderStats from './plugins/app/order-stats.ts';
 import dashboardFiles from './plugins/external/static.ts';
 import securityHeaders from './plugins/external/security-headers.ts';
 import openApi from './plugins/external/swagger.ts';
+import alertsRoutes from './routes/alerts/index.ts';
 import dlqRoutes from './routes/dlq/index.ts';
 import healthRoutes from './routes/health/index.ts';
 import openApiRoutes from './routes/openapi/index.ts';
@@ -168,10 +169,15 @@ export async function buildApp({ config, logger }: AppOptions): Promise<FastifyI
     await app.register(kafka, { config, logger: log });
     await app.register(deadLetters, { config, logger: log });
     await app.register(orderStats, { config, logger: log });
-    await app.register(auth, { token: config.DLQ_API_TOKEN, readToken: config.DLQ_READ_TOKEN });
+    await app.register(auth, {
+      token: config.DLQ_API_TOKEN,
+      readToken: config.DLQ_READ_TOKEN,
+      alertsToken: config.DLQ_ALERTS_TOKEN,
+    });
 
     await app.register(dlqRoutes, { prefix: '/dlq' });
     await app.register(statsRoutes, { prefix: '/stats' });
+    await app.register(alertsRoutes, { prefix: '/alerts' });
     await app.register(healthRoutes);
     await app.register(openApiRoutes);
   } catch (error) {

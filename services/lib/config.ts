@@ -184,6 +184,10 @@ export const serviceSpecs = {
       default: undefined,
       desc: 'bearer token every read route needs (the API token is accepted too); unset = reads are open',
     }),
+    DLQ_ALERTS_TOKEN: secret('or empty to refuse alerts')({
+      default: undefined,
+      desc: "bearer token Alertmanager's webhook sends to POST /alerts; unset = POST /alerts answers 403",
+    }),
     DLQ_MAX_REPLAYS: wholeNumber(1, 100)({ default: 3, desc: 'loop guard: most times an order may be replayed' }),
     DLQ_PAGE_SIZE: wholeNumber(1, 10_000)({ default: 50, desc: 'GET /dlq page size when no limit is given' }),
     DLQ_PAGE_SIZE_MAX: wholeNumber(1, 10_000)({ default: 500, desc: 'largest limit GET /dlq accepts' }),

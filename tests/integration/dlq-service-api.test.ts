@@ -540,6 +540,8 @@ describe('DLQ service API', () => {
       'post /dlq/{id}/replay',
       'post /dlq/replay',
       'get /stats/orders',
+      'get /alerts',
+      'post /alerts',
       'get /health',
       'get /ready',
       'get /metrics',

@@ -62,6 +62,7 @@ describe('the DLQ topic deleted while the consumer runs, then recreated', () => 
     ).catch(consumer.rethrowWithOutput);
     const stalled = JSON.parse((await consumer.get('/health')).text);
     assert.ok(stalled.stalled.length > 0, 'the stalled partitions are named');
+    assert.equal(await consumer.metric('consumer_healthy'), 0, 'the metric the ConsumerUnhealthy alert watches');
     assert.ok(lab.stats().count < truth.orders.length, 'no batch holding a dead letter was committed');
 
     await lab.admin.createTopics({
@@ -75,6 +76,7 @@ describe('the DLQ topic deleted while the consumer runs, then recreated', () => 
     assert.deepEqual(lab.stats(), expectedStats([truth], 3));
     assert.deepEqual((await lab.deadLetters()).map((l) => l.key).sort(), [...truth.keys.invalid].sort());
     await waitUntil('/health to recover', async () => (await consumer.get('/health')).status === 200, 30_000);
+    assert.equal(await consumer.metric('consumer_healthy'), 1);
     assert.equal(
       await consumer.metric('orders_dead_lettered_total'),
       truth.keys.invalid.length,

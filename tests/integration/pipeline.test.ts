@@ -148,6 +148,7 @@ for (const mode of ['blocking', 'topics'] as const) {
       assert.equal(metric('orders_dead_lettered_total\\{failure_class="undecodable"\\}'), counts.poison);
       assert.equal(metric('orders_dead_lettered_total\\{failure_class="retries-exhausted"\\}'), counts.exhausted);
       assert.equal(metric('orders_average_price'), expectedStats(truths, MAX_RETRIES).average);
+      assert.equal(metric('consumer_healthy'), 1, 'as /health says');
       assert.ok(metric('order_processing_seconds_count') >= counts.valid);
     });
   });

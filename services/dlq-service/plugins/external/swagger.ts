@@ -41,11 +41,13 @@ export default fp(async function openApi(app) {
         { name: 'dlq', description: 'dead letters' },
         { name: 'replay', description: 'send dead letters back to their original topic' },
         { name: 'stats', description: 'the running aggregate' },
+        { name: 'alerts', description: 'the alerts Alertmanager reports (its webhook), to go from alert to records' },
         { name: 'ops', description: 'health, readiness, metrics, this document' },
       ],
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'DLQ_API_TOKEN' },
+          alertsToken: { type: 'http', scheme: 'bearer', description: "DLQ_ALERTS_TOKEN (Alertmanager's webhook)" },
           readToken: {
             type: 'http',
             scheme: 'bearer',
