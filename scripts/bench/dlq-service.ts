@@ -177,7 +177,9 @@ export async function benchDlqService(
       'reader), and the time from process start until GET /ready answers 200. Then autocannon ' +
       `(${CONNECTIONS} connections, latencies corrected for coordinated omission) sends each request at a fixed ` +
       `${formatCount(options.ratePerSecond)}/s for ${options.seconds} s after a short warm-up, then as fast as ` +
-      'it can: GET /dlq (first page, newest first, total of all records), a list filtered by class and product, ' +
+      'it can: GET /dlq (first page, newest first, total of all records; the service keeps the 1,000 entries it ' +
+      "read last deserialized, so this repeated page is a read of positions, as the dashboard's polling is), a " +
+      'list filtered by class and product, ' +
       'a text query (q, an order id prefix) and GET /dlq/stats. Then the resident memory of the loaded service, ' +
       'and a restart on the archive it built (process start to GET /ready 200). The same, on the same DLQ, ' +
       `with the DLQ service of ${IN_MEMORY_COMMIT.slice(0, 7)}, which kept its index in memory and rebuilt it ` +
