@@ -59,9 +59,7 @@ describe('DLQ dashboard in Chromium', () => {
     // Every request the page makes must go to the service itself (no CDN): this one, which the page keeps
     // polling after the last test has started another.
     const origin = service.url;
-    page.on('request', (request) =>
-      assert.ok(request.url().startsWith(origin), `the page requested ${request.url()}`),
-    );
+    page.on('request', (request) => assert.ok(request.url().startsWith(origin), `the page requested ${request.url()}`));
   });
 
   after(async () => {
