@@ -200,9 +200,11 @@ async function up(): Promise<void> {
   if (previous && process.env.KAFKA_VERSION && kafkaRelease().version !== previous.kafkaVersion) {
     throw new Error(`the lab is up with ${describeRelease(release)}; \`make down\` first to switch`);
   }
-  const dlqApiToken = process.env.DLQ_API_TOKEN || previous?.dlqApiToken || randomBytes(18).toString('base64url');
-  const dlqAlertsToken =
-    process.env.DLQ_ALERTS_TOKEN || previous?.dlqAlertsToken || randomBytes(18).toString('base64url');
+  // A token: the variable's, else the one the lab is up with, else a new one.
+  const token = (variable: string, kept: string | undefined) =>
+    process.env[variable] || kept || randomBytes(18).toString('base64url');
+  const dlqApiToken = token('DLQ_API_TOKEN', previous?.dlqApiToken);
+  const dlqAlertsToken = token('DLQ_ALERTS_TOKEN', previous?.dlqAlertsToken);
   const env = { ...process.env, DLQ_API_TOKEN: dlqApiToken, DLQ_ALERTS_TOKEN: dlqAlertsToken };
   say(
     `Starting the lab with ${mode === 'compose' ? 'Docker Compose' : 'the local stack (no Docker)'}: ` +
