@@ -1,5 +1,6 @@
 // Prometheus metrics of the consumer, on its own registry.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FAILURE_CLASSES } from '../lib/dlq.ts';
 import type { Tally } from '../lib/order-stats.ts';
 
 export function createConsumerMetrics(
@@ -28,12 +29,7 @@ export function createConsumerMetrics(
       help: 'Retries scheduled after a transient failure',
       registers: [registry],
     }),
-    deadLettered: new Counter({
-      name: 'orders_dead_lettered_total',
-      help: 'Orders written to the DLQ, by failure class',
-      labelNames: ['failure_class'],
-      registers: [registry],
-    }),
+    deadLettered: deadLettered(registry),
     infrastructureWaits: new Counter({
       name: 'consumer_infrastructure_waits_total',
       help: 'Waits because the registry or Kafka was unavailable (no retry budget spent)',
@@ -84,3 +80,19 @@ export function createConsumerMetrics(
 }
 
 export type ConsumerMetrics = ReturnType<typeof createConsumerMetrics>;
+
+/**
+ * Every failure class's series exists from the start, at 0: a rate over a
+ * series that first appears at 20 sees no increase, so without it the first
+ * burst of a class would never raise DeadLetterRateHigh.
+ */
+function deadLettered(registry: Registry): Counter<'failure_class'> {
+  const counter = new Counter({
+    name: 'orders_dead_lettered_total',
+    help: 'Orders written to the DLQ, by failure class',
+    labelNames: ['failure_class'] as const,
+    registers: [registry],
+  });
+  for (const failureClass of FAILURE_CLASSES) counter.inc({ failure_class: failureClass }, 0);
+  return counter;
+}
