@@ -373,6 +373,72 @@ describe('DLQ summary', () => {
     assert.equal(index.summary(all, now).total, 0);
   });
 
+  it('counts dead letters per minute of the last hour by failure class, as rows come and go', () => {
+    const now = T0 + 30 * MINUTE + 10_000;
+    const index = filled();
+    index.add(entry(0, 9, -120, { failureClass: 'undecodable' }));
+    index.add(entry(3, 0, 5, { failureClass: 'undecodable' }));
+    index.add(entry(3, 1, 5, { failureClass: 'a class of another tool' }));
+    const at = (minute: number) => 29 + minute; // the last hour ends with minute 30
+    const expected = (counts: Record<string, [number, number][]>) =>
+      Object.fromEntries(
+        Object.entries(counts).map(([name, points]) => {
+          const minutes = new Array<number>(60).fill(0);
+          for (const [minute, n] of points) minutes[at(minute)] = n;
+          return [name, minutes];
+        }),
+      );
+    const history = index.perMinuteByClass(now);
+    assert.equal(history.minutes.length, 60);
+    assert.equal(history.minutes[0], new Date(T0 - 29 * MINUTE).toISOString());
+    assert.equal(history.minutes.at(-1), new Date(T0 + 30 * MINUTE).toISOString());
+    assert.deepEqual(
+      history.byFailureClass,
+      expected({
+        invalid: [
+          [0, 1],
+          [3, 1],
+          [4, 1],
+          [5, 1],
+        ],
+        'retries-exhausted': [[1, 1]],
+        undecodable: [
+          [2, 1],
+          [5, 1],
+        ],
+        'a class of another tool': [[5, 1]],
+      }),
+      'the record two hours old is not in the last hour; every class is there, with zeros',
+    );
+    const summed = history.minutes.map((_, m) =>
+      Object.values(history.byFailureClass).reduce((sum, counts) => sum + counts[m]!, 0),
+    );
+    assert.deepEqual(
+      summed,
+      index.summary(all, now).perMinute.map(({ count }) => count),
+    );
+    index.prune(now, { maxAgeMs: 27 * MINUTE + 10_000, maxRecords: 100 }); // before minute 3
+    assert.deepEqual(
+      index.perMinuteByClass(now).byFailureClass,
+      expected({
+        invalid: [
+          [3, 1],
+          [4, 1],
+          [5, 1],
+        ],
+        'retries-exhausted': [],
+        undecodable: [[5, 1]],
+        'a class of another tool': [[5, 1]],
+      }),
+      'what the bounds dropped is no longer counted',
+    );
+    assert.deepEqual(
+      index.perMinuteByClass(T0 + 200 * MINUTE).byFailureClass,
+      expected({ invalid: [], 'retries-exhausted': [], undecodable: [] }),
+      'an hour with none',
+    );
+  });
+
   it('says null for oldest and newest when nothing matches', () => {
     const result = filled().summary({ product: 'sofa' }, T0);
     assert.equal(result.total, 0);

@@ -17,7 +17,7 @@
 // Text search answers only once that is done (see `rebuilding`).
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { deserialize, serialize } from 'node:v8';
-import type { DlqFilter } from '../../lib/dlq.ts';
+import { FAILURE_CLASSES, type DlqFilter } from '../../lib/dlq.ts';
 import type { Position } from './cursor.ts';
 import type { DlqEntry } from './entry.ts';
 import { MAX_REASONS, NONE, type DlqSummary } from './summary.ts';
@@ -36,9 +36,14 @@ export interface ArchiveIdentity {
   topic: string;
 }
 
-const SCHEMA_VERSION = '4';
+const SCHEMA_VERSION = '5';
 const MINUTE_MS = 60_000;
 const MINUTES = 60;
+/**
+ * A minute_class tally's key starts with the minute (since the epoch) zero-padded to this many digits, so that
+ * keys sort by time and the last hour is a range of the tallies' primary key, however long the archive reaches back.
+ */
+const MINUTE_DIGITS = 10;
 /** Entries kept deserialized (a few MB): twenty pages of the dashboard (50 each). */
 const RECENT_ENTRIES = 1000;
 /** Below three characters the trigram index cannot answer; LIKE scans the text table instead. */
@@ -67,8 +72,9 @@ const SCHEMA = `
   CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (ident, product, message, tokenize = 'trigram');
   -- During a rebuild: the text of the rows archived, to go into search once the rebuild has read to the end.
   CREATE TABLE IF NOT EXISTS staged_search (id INTEGER PRIMARY KEY, ident TEXT, product TEXT, message TEXT);
-  -- The counts of the unfiltered GET /dlq/stats (the dashboard's), kept as rows come and go (dimensions:
-  -- class, product, reason, minute, replayed): a read of a few small rows instead of a scan per request.
+  -- The counts of the unfiltered GET /dlq/stats (the dashboard's) and of the dead letters per minute by class
+  -- (GET /stats/history), kept as rows come and go (dimensions: class, product, reason, minute_class, replayed):
+  -- a read of a few small rows instead of a scan per request.
   CREATE TABLE IF NOT EXISTS tallies (
     dimension TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (dimension, key)
   ) WITHOUT ROWID;
@@ -120,7 +126,7 @@ class Tallies {
     return this.add('class', row.failure_class ?? NONE, n)
       .add('product', row.product ?? NONE, n)
       .add('reason', row.reason, n)
-      .add('minute', String(Math.floor(row.time / MINUTE_MS)), n)
+      .add('minute_class', minuteClassKey(Math.floor(row.time / MINUTE_MS), row.failure_class ?? NONE), n)
       .add('replayed', '', row.replays > 0 ? n : 0);
   }
 
@@ -130,6 +136,20 @@ class Tallies {
       return n === 0 ? [] : [[dimension, key, n] as [string, string, number]];
     });
   }
+}
+
+/** A minute_class key: `<minute, zero-padded>|<failure class>`. */
+const minuteClassKey = (minute: number, failureClass: string) =>
+  `${String(minute).padStart(MINUTE_DIGITS, '0')}|${failureClass}`;
+
+/** The last hour, as the minute (since the epoch) of its first whole minute: the last one holds `now`. */
+const firstMinuteOfHour = (now: number) => Math.floor(now / MINUTE_MS) - (MINUTES - 1);
+
+/** Per minute of the last hour (the minute_class tallies, oldest first): the minutes and the counts by class. */
+export interface PerMinuteByClass {
+  minutes: string[];
+  /** Every failure class, with zeros where there were none, and any other class a record carried. */
+  byFailureClass: Record<string, number[]>;
 }
 
 /** A WHERE clause and its parameters. */
@@ -490,22 +510,19 @@ export class DlqArchive {
             `SELECT reason, count(*) AS count ${from} GROUP BY reason ORDER BY count DESC, reason LIMIT ${MAX_REASONS}`,
           ).all(...where.params)
     ) as { reason: string; count: number }[];
-    const firstMinute = (Math.floor(now / MINUTE_MS) - (MINUTES - 1)) * MINUTE_MS;
+    const first = firstMinuteOfHour(now);
+    const firstMinute = first * MINUTE_MS;
     const minutes = new Array<number>(MINUTES).fill(0);
-    const first = firstMinute / MINUTE_MS;
     const perMinute = (
       unfiltered
-        ? this.sql(
-            `SELECT CAST(key AS INTEGER) - ? AS m, n FROM tallies WHERE dimension = 'minute' ` +
-              'AND CAST(key AS INTEGER) BETWEEN ? AND ?',
-          ).all(first, first, first + MINUTES - 1)
+        ? this.minuteClassTallies(first)
         : this.sql(
             // A JS number is bound as a double: the cast makes the minute a whole number.
             `SELECT CAST(time / ${MINUTE_MS} AS INTEGER) - ? AS m, count(*) AS n ${from} AND time >= ? AND time < ? ` +
               'GROUP BY m',
           ).all(first, ...where.params, firstMinute, firstMinute + MINUTES * MINUTE_MS)
     ) as { m: number; n: number }[];
-    for (const { m, n } of perMinute) minutes[m] = n;
+    for (const { m, n } of perMinute) minutes[m]! += n;
     return {
       total: totals.total,
       replayed: totals.replayed,
@@ -515,6 +532,34 @@ export class DlqArchive {
       perMinute: minutes.map((count, i) => ({ minute: new Date(firstMinute + i * MINUTE_MS).toISOString(), count })),
       oldest: totals.oldest === null ? null : new Date(totals.oldest).toISOString(),
       newest: totals.newest === null ? null : new Date(totals.newest).toISOString(),
+    };
+  }
+
+  /** The minute_class tallies of the hour that starts at minute `first`: its minute (0 to 59), class and count. */
+  private minuteClassTallies(first: number): { m: number; failureClass: string; n: number }[] {
+    return this.sql(
+      `SELECT CAST(substr(key, 1, ${MINUTE_DIGITS}) AS INTEGER) - ? AS m, substr(key, ${MINUTE_DIGITS + 2}) ` +
+        "AS failureClass, n FROM tallies WHERE dimension = 'minute_class' AND key >= ? AND key < ? AND n > 0",
+    ).all(first, minuteClassKey(first, ''), minuteClassKey(first + MINUTES, '')) as {
+      m: number;
+      failureClass: string;
+      n: number;
+    }[];
+  }
+
+  /** Dead letters per minute of the last hour by failure class (GET /stats/history), from the tallies. */
+  perMinuteByClass(now: number): PerMinuteByClass {
+    const first = firstMinuteOfHour(now);
+    const byClass = new Map<string, number[]>(FAILURE_CLASSES.map((name) => [name, new Array(MINUTES).fill(0)]));
+    for (const { m, failureClass, n } of this.minuteClassTallies(first)) {
+      const counts = byClass.get(failureClass) ?? new Array<number>(MINUTES).fill(0);
+      byClass.set(failureClass, counts);
+      counts[m] = n;
+    }
+    return {
+      minutes: Array.from({ length: MINUTES }, (_, i) => new Date((first + i) * MINUTE_MS).toISOString()),
+      // fromEntries defines own data properties: a class named `__proto__` is a class like any other.
+      byFailureClass: Object.fromEntries(byClass),
     };
   }
 
