@@ -4,7 +4,8 @@
 // serves the aggregate from it. It knows how far it has read (transaction
 // markers included), so a caller can wait until it has read to the end as of
 // now (see lane.ts for what is visible there), or until a record it expects
-// shows up.
+// shows up. A listener can follow every totals record read, with its Kafka
+// timestamp: the DLQ service keeps the last hour of the aggregate from them.
 import type { Admin, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from './logger.ts';
 import {
@@ -21,11 +22,15 @@ import { TopicFollower } from './topic-follower.ts';
 /** order-stats has one partition (topic-init refuses more). */
 const PARTITION = 0;
 
+/** A totals record as read, and when it was written (its Kafka timestamp, epoch ms). */
+export type TotalsListener = (totals: PartitionTotals, timestamp: number) => void;
+
 export class StatsReader {
   private readonly totals = new Map<string, PartitionTotals>();
   /** Product tallies by the totals key of their partition. */
   private readonly products = new Map<string, Map<string, ProductTally>>();
   private readonly follower: TopicFollower;
+  private readonly totalsListeners = new Set<TotalsListener>();
 
   constructor(
     kafka: Kafka,
@@ -65,12 +70,21 @@ export class StatsReader {
       const key = statsKey(record.group, record.topic, record.partition);
       if (record.kind === 'totals') {
         this.totals.set(key, record);
+        for (const listener of this.totalsListeners) listener(record, Number(message.timestamp));
         continue;
       }
       const products = this.products.get(key) ?? new Map<string, ProductTally>();
       this.products.set(key, products);
       products.set(record.product, record);
     }
+  }
+
+  /**
+   * Calls `listener` with every totals record read from now on, in the order of the topic (the records read at
+   * start too, when it is called before start()).
+   */
+  onTotals(listener: TotalsListener): void {
+    this.totalsListeners.add(listener);
   }
 
   /** A partition's totals record (undefined when there is none). */
