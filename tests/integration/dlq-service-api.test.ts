@@ -540,6 +540,7 @@ describe('DLQ service API', () => {
       'post /dlq/{id}/replay',
       'post /dlq/replay',
       'get /stats/orders',
+      'get /stats/history',
       'get /alerts',
       'post /alerts',
       'get /health',

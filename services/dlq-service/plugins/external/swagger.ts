@@ -40,7 +40,7 @@ export default fp(async function openApi(app) {
       tags: [
         { name: 'dlq', description: 'dead letters' },
         { name: 'replay', description: 'send dead letters back to their original topic' },
-        { name: 'stats', description: 'the running aggregate' },
+        { name: 'stats', description: 'the running aggregate, and the last hour of it and of the dead letters' },
         { name: 'alerts', description: 'the alerts Alertmanager reports (its webhook), to go from alert to records' },
         { name: 'ops', description: 'health, readiness, metrics, this document' },
       ],
