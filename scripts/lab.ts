@@ -30,6 +30,14 @@ import {
   startLocalServices,
   stopLocalServices,
 } from './harness/local-services.ts';
+import {
+  localObservabilityStatus,
+  OBSERVABILITY_COMPONENTS,
+  observabilityLogFile,
+  startLocalObservability,
+  stopLocalObservability,
+  type ObservabilityUrls,
+} from './harness/local-observability.ts';
 import { tailFile } from './harness/processes.ts';
 import { answersOk } from './harness/http-probe.ts';
 import { runAttached } from './harness/run-command.ts';
@@ -89,8 +97,12 @@ async function chooseMode(): Promise<{ mode: LabMode; why: string }> {
     : { mode: 'local', why: `no Docker engine: ${engine.reason}` };
 }
 
-/** Where a client on this machine reaches Compose's Kafka (its host listener) and registry. */
-function composeEndpoints(env: NodeJS.ProcessEnv): { brokers: string; registryUrl: string } {
+/** Where a client on this machine reaches Compose's Kafka (its host listener), registry, Prometheus and Alertmanager. */
+function composeEndpoints(env: NodeJS.ProcessEnv): {
+  brokers: string;
+  registryUrl: string;
+  observability: ObservabilityUrls;
+} {
   const services = readComposeFile();
   const hostPort = (name: string, containerPort: number): number => {
     const service = services.find((candidate) => candidate.name === name);
@@ -101,6 +113,10 @@ function composeEndpoints(env: NodeJS.ProcessEnv): { brokers: string; registryUr
   return {
     brokers: `localhost:${hostPort('kafka', 9092)}`,
     registryUrl: `http://localhost:${hostPort('schema-registry', 8081)}`,
+    observability: {
+      prometheus: `http://localhost:${hostPort('prometheus', 9090)}`,
+      alertmanager: `http://localhost:${hostPort('alertmanager', 9093)}`,
+    },
   };
 }
 
@@ -130,6 +146,7 @@ async function waitUntilHealthy(state: LabState): Promise<void> {
   const checks = [
     { name: 'schema-registry', url: `${state.registryUrl}/subjects` },
     ...httpEndpoints(state).map(({ service, baseUrl }) => ({ name: service.name, url: `${baseUrl}/health` })),
+    ...Object.entries(state.observability ?? {}).map(([name, url]) => ({ name, url: `${url}/-/ready` })),
   ];
   const timeoutMs = HEALTH_TIMEOUT_MS[state.mode];
   const started = Date.now();
@@ -176,6 +193,12 @@ function printUrls(state: LabState): void {
     } else {
       rows.push([`${service.name} metrics`, `${baseUrl}/metrics`]);
     }
+  }
+  if (state.observability) {
+    rows.push(
+      ['Prometheus', `${state.observability.prometheus}/alerts  (rules: observability/alerts.yml)`],
+      ['Alertmanager', state.observability.alertmanager],
+    );
   }
   rows.push(['Schema registry', state.registryUrl], ['Kafka', state.brokers], ['DLQ_API_TOKEN', state.dlqApiToken]);
   say('');
@@ -241,6 +264,8 @@ async function up(): Promise<void> {
       localServices({ brokers: stack.brokers, registryUrl: stack.registryUrl }, leftOut, env),
       say,
     );
+    state.observability = await startLocalObservability({ leftOut, alertsToken: dlqAlertsToken, env }, say);
+    await writeLabState(state);
   }
   say('Waiting until every service is healthy...');
   await waitUntilHealthy(state);
@@ -256,6 +281,7 @@ async function down(): Promise<void> {
       if ((await dockerEngine()).answers) throw error;
     });
   } else {
+    await stopLocalObservability(say, values.clean);
     await stopLocalServices(say);
     if (values.clean) {
       await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${LOCAL_DLQ_ARCHIVE}${suffix}`, { force: true })));
@@ -299,6 +325,11 @@ async function ps(): Promise<void> {
     const running = pid ? `running (pid ${pid})` : oneShot ? 'one-shot, runs at up' : 'stopped';
     say(`  ${name.padEnd(16)} ${running.padEnd(22)} ${health}`);
   }
+  for (const { name, pid } of await localObservabilityStatus()) {
+    const url = state?.observability?.[name];
+    const ready = url && pid ? ((await answersOk(`${url}/-/ready`)) ? `ready at ${url}` : `not ready at ${url}`) : '';
+    say(`  ${name.padEnd(16)} ${(pid ? `running (pid ${pid})` : 'stopped').padEnd(22)} ${ready}`);
+  }
 }
 
 async function logs(service: string | undefined): Promise<void> {
@@ -310,9 +341,14 @@ async function logs(service: string | undefined): Promise<void> {
     read: () => tailFile(logFile, lines),
   }));
   const stack = COMPONENTS.map((name) => ({ name, read: () => logTail(name, lines) }));
-  const chosen = [...stack, ...ours].filter(({ name }) => service === undefined || name === service);
+  const observability = OBSERVABILITY_COMPONENTS.map((name) => ({
+    name,
+    read: () => tailFile(observabilityLogFile(name), lines),
+  }));
+  const all = [...stack, ...ours, ...observability];
+  const chosen = all.filter(({ name }) => service === undefined || name === service);
   if (chosen.length === 0)
-    throw new Error(`no service named ${service}; one of ${[...stack, ...ours].map(({ name }) => name).join(', ')}`);
+    throw new Error(`no service named ${service}; one of ${all.map(({ name }) => name).join(', ')}`);
   for (const { name, read } of chosen) say(`==> ${name} <==\n${(await read()) || '(empty)'}\n`);
 }
 

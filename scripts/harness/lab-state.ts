@@ -5,6 +5,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LAB_STATE_FILE } from '../../services/lib/lab-endpoints.ts';
+import type { ObservabilityUrls } from './local-observability.ts';
 
 export type LabMode = 'compose' | 'local';
 
@@ -21,6 +22,8 @@ export interface LabState {
   dlqApiToken: string;
   /** The token Alertmanager's webhook sends to POST /alerts. */
   dlqAlertsToken: string;
+  /** Prometheus and Alertmanager, when the lab runs them (local mode: when they are installed). */
+  observability?: ObservabilityUrls;
 }
 
 /** Where the local lab keeps its state, pids and logs (git-ignored). */
