@@ -17,8 +17,9 @@ import type { Origin, RetryTopics } from './retry-topics.ts';
 export interface DecideOptions {
   /**
    * Bytes to an order-shaped record (the registry's wire format); throws an OrderFailure or an infrastructure error.
+   * Answers at once when it can (the schema is known), else with a promise.
    */
-  decode(value: Buffer | null): Promise<{ value: Record<string, unknown> }>;
+  decode(value: Buffer | null): { value: Record<string, unknown> } | Promise<{ value: Record<string, unknown> }>;
   downstream: DownstreamOptions;
   policy: BackoffPolicy;
   mode: 'blocking' | 'topics';
@@ -43,47 +44,83 @@ export type Decision =
   /** The registry (or another part of the platform) is down: not the order's fault. */
   | { kind: 'infrastructure'; error: Error };
 
-/** Decides the fate of `message`, read from `origin`, on its `attempt`-th attempt (1 for the first). */
-export async function decide(
+/** One record's attempt: what decide() and its steps read. */
+interface Attempt {
+  message: KafkaMessage;
+  origin: Origin;
+  attempt: number;
+  options: DecideOptions;
+}
+
+/**
+ * Decides the fate of `message`, read from `origin`, on its `attempt`-th
+ * attempt (1 for the first). Synchronous when nothing has to be waited for
+ * (a known schema, no downstream latency): the common case does not pay for
+ * promises per record; otherwise a promise of the same decision.
+ */
+export function decide(
   message: KafkaMessage,
   origin: Origin,
   attempt: number,
   options: DecideOptions,
-): Promise<Decision> {
-  const { policy, mode, retryTopics, destinations } = options;
-  let orderId: string | undefined;
+): Decision | Promise<Decision> {
+  const context: Attempt = { message, origin, attempt, options };
   try {
-    const { value } = await options.decode(message.value);
-    orderId = typeof value.orderId === 'string' ? value.orderId : undefined;
-    const order = validateOrder(value);
-    await callDownstream(order, attempt, message.headers, options.downstream);
-    return { kind: 'processed', order };
+    const decoded = options.decode(message.value);
+    if (!(decoded instanceof Promise)) return handle(decoded.value, context);
+    return decoded.then(
+      ({ value }) => handle(value, context),
+      (caught: unknown) => failed(caught, undefined, context),
+    );
   } catch (caught) {
-    const error = asError(caught);
-    const kind = failureKind(error);
-    if (kind === 'infrastructure') return { kind: 'infrastructure', error };
-    const failure = { orderId, reason: error.message };
-    if (kind === 'permanent' || attempt > policy.maxRetries) {
-      const failureClass = deadLetterClass(error);
-      return { ...deadLetter(message, origin, failureClass, attempt, error, options), failure };
-    }
-    const delayMs = backoffDelay(policy, attempt);
-    if (mode === 'blocking') return { kind: 'deferred', dueAt: Date.now() + delayMs, delayMs, failure };
-    const topic = retryTopics.topicFor(attempt);
-    const partition = destinations.partitionFor(topic, origin.partition);
-    const retry = retryTopics.message(message, origin, attempt, delayMs, error, partition);
-    const size = recordBytes(retry);
-    const maxBytes = destinations.maxRecordBytes(topic);
-    if (size > maxBytes) {
-      const tooLarge = new Error(
-        `cannot retry through ${topic}: the record with its retry headers is ${size} bytes, ` +
-          `over the ${maxBytes} the topic accepts (${error.message})`,
-      );
-      const outcome = deadLetter(message, origin, 'retries-exhausted', attempt, tooLarge, options);
-      return { ...outcome, failure: { orderId, reason: tooLarge.message } };
-    }
-    return { kind: 'retry', topic, message: retry, failure, delayMs };
+    return failed(caught, undefined, context);
   }
+}
+
+/** Validation and the downstream call of a decoded record. */
+function handle(value: Record<string, unknown>, context: Attempt): Decision | Promise<Decision> {
+  const orderId = typeof value.orderId === 'string' ? value.orderId : undefined;
+  try {
+    const order = validateOrder(value);
+    const called = callDownstream(order, context.attempt, context.message.headers, context.options.downstream);
+    if (called === undefined) return { kind: 'processed', order };
+    return called.then(
+      (): Decision => ({ kind: 'processed', order }),
+      (caught: unknown) => failed(caught, orderId, context),
+    );
+  } catch (caught) {
+    return failed(caught, orderId, context);
+  }
+}
+
+/** What a failure leads to: a wait for the platform, a dead letter, a retry in place or through a retry topic. */
+function failed(caught: unknown, orderId: string | undefined, context: Attempt): Decision {
+  const { message, origin, attempt, options } = context;
+  const { policy, mode, retryTopics, destinations } = options;
+  const error = asError(caught);
+  const kind = failureKind(error);
+  if (kind === 'infrastructure') return { kind: 'infrastructure', error };
+  const failure = { orderId, reason: error.message };
+  if (kind === 'permanent' || attempt > policy.maxRetries) {
+    const failureClass = deadLetterClass(error);
+    return { ...deadLetter(message, origin, failureClass, attempt, error, options), failure };
+  }
+  const delayMs = backoffDelay(policy, attempt);
+  if (mode === 'blocking') return { kind: 'deferred', dueAt: Date.now() + delayMs, delayMs, failure };
+  const topic = retryTopics.topicFor(attempt);
+  const partition = destinations.partitionFor(topic, origin.partition);
+  const retry = retryTopics.message(message, origin, attempt, delayMs, error, partition);
+  const size = recordBytes(retry);
+  const maxBytes = destinations.maxRecordBytes(topic);
+  if (size > maxBytes) {
+    const tooLarge = new Error(
+      `cannot retry through ${topic}: the record with its retry headers is ${size} bytes, ` +
+        `over the ${maxBytes} the topic accepts (${error.message})`,
+    );
+    const outcome = deadLetter(message, origin, 'retries-exhausted', attempt, tooLarge, options);
+    return { ...outcome, failure: { orderId, reason: tooLarge.message } };
+  }
+  return { kind: 'retry', topic, message: retry, failure, delayMs };
 }
 
 /** The dead letter for `message`, cut to fit the DLQ topic, in its original partition where the DLQ has it. */

@@ -14,13 +14,23 @@ export interface DownstreamOptions {
   latencyMs: number;
 }
 
-export async function callDownstream(
+/** Undefined when the call is done (no latency configured), else a promise of it; throws (or rejects) on a failure. */
+export function callDownstream(
   order: Order,
   attempt: number,
   headers: IHeaders | undefined,
   options: DownstreamOptions,
-): Promise<void> {
-  if (options.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+): Promise<void> | undefined {
+  if (options.latencyMs > 0) {
+    return new Promise((resolve) => setTimeout(resolve, options.latencyMs)).then(() =>
+      injectFault(order, attempt, headers, options),
+    );
+  }
+  injectFault(order, attempt, headers, options);
+  return undefined;
+}
+
+function injectFault(order: Order, attempt: number, headers: IHeaders | undefined, options: DownstreamOptions): void {
   if (!options.faultInjection || headerText(headers, REPLAY.count) !== undefined) return;
   const failTimes = Number(headerText(headers, FAULT_TRANSIENT_HEADER) ?? 0);
   if (attempt <= failTimes) {

@@ -65,7 +65,8 @@ export class OrderProcessor {
   constructor(private readonly options: ProcessorOptions) {
     const { serde, downstream, policy, mode, retryTopics, destinations, dlqTopic, lanes } = options;
     this.decideOptions = {
-      decode: (value) => serde.decode(value),
+      // At once when the schema is known; the registry is asked only for a new schema id.
+      decode: (value) => serde.decodeKnown(value) ?? serde.decode(value),
       downstream,
       policy,
       mode,
@@ -220,7 +221,8 @@ export class OrderProcessor {
         decision = { ...deadLetter(message, origin, 'invalid', 1, envelope, this.decideOptions), failure };
       } else {
         for (let outages = 1; ; outages += 1) {
-          decision = await this.decide(message, envelope, record);
+          const decided = this.decide(message, envelope, record);
+          decision = decided instanceof Promise ? await decided : decided;
           if (decision.kind !== 'infrastructure') break;
           // Not the order's fault: wait (capped), keep the attempt count.
           await commit();
@@ -250,12 +252,17 @@ export class OrderProcessor {
     await commit();
   }
 
-  /** decide(), with its log line and blocking mode's retry state; commits nothing. */
-  private async decide(message: KafkaMessage, envelope: Envelope, record: string): Promise<Decision> {
-    const { logger, metrics } = this.options;
-    const { origin } = envelope;
+  /** decide(), with its log line and blocking mode's retry state; commits nothing. Synchronous when decide() is. */
+  private decide(message: KafkaMessage, envelope: Envelope, record: string): Decision | Promise<Decision> {
     const attempt = this.blockingRetries.attemptOf(record, envelope.attemptsBefore + 1);
-    const decision = await decide(message, origin, attempt, this.decideOptions);
+    const decided = decide(message, envelope.origin, attempt, this.decideOptions);
+    if (decided instanceof Promise) return decided.then((decision) => this.noted(decision, envelope, record, attempt));
+    return this.noted(decided, envelope, record, attempt);
+  }
+
+  private noted(decision: Decision, { origin }: Envelope, record: string, attempt: number): Decision {
+    if (decision.kind === 'processed' || decision.kind === 'infrastructure') return decision;
+    const { logger, metrics } = this.options;
     const log = { topic: origin.topic, partition: origin.partition, offset: origin.offset, attempt };
     switch (decision.kind) {
       case 'dead-letter':

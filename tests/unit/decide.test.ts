@@ -136,3 +136,30 @@ describe('decide', () => {
     assert.deepEqual(decision, { kind: 'infrastructure', error: down });
   });
 });
+
+describe('decide without promises', () => {
+  const sync = (decoded: Record<string, unknown> | Error): DecideOptions => ({
+    ...options('topics', valid),
+    decode: () => {
+      if (decoded instanceof Error) throw decoded;
+      return { value: decoded };
+    },
+  });
+
+  it('answers at once when decoding does and the downstream call has no latency', () => {
+    assert.deepEqual(decide(message(), origin, 1, sync(valid)), { kind: 'processed', order: valid });
+    const failed = decide(failing, origin, 1, sync(valid));
+    assert.ok(!(failed instanceof Promise));
+    assert.equal(failed.kind, 'retry');
+  });
+
+  it('answers with a promise when decoding must wait, or the downstream call has latency', async () => {
+    const waiting = decide(message(), origin, 1, options('topics', valid));
+    assert.ok(waiting instanceof Promise);
+    assert.deepEqual(await waiting, { kind: 'processed', order: valid });
+    const slow = { ...sync(valid), downstream: { faultInjection: true, latencyMs: 1 } };
+    const later = decide(failing, origin, 1, slow);
+    assert.ok(later instanceof Promise);
+    assert.equal((await later).kind, 'retry');
+  });
+});

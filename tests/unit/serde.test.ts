@@ -65,3 +65,29 @@ describe('serde wire format', () => {
     });
   }
 });
+
+describe('serde without waiting (decodeKnown)', () => {
+  it('answers undefined for a schema not fetched yet, and the value at once once decode() has fetched it', async () => {
+    const fresh = new Serde(serde.registryUrl);
+    const bytes = await serde.encode(SCHEMA_ID, order);
+    assert.equal(fresh.decodeKnown(bytes), undefined);
+    assert.deepEqual(await fresh.decode(bytes), { schemaId: SCHEMA_ID, value: order });
+    assert.deepEqual(fresh.decodeKnown(bytes), { schemaId: SCHEMA_ID, value: order });
+  });
+
+  it('throws the same typed errors as decode() for bytes that can never decode', async () => {
+    const known = await serde.encode(SCHEMA_ID, order);
+    await serde.decode(known);
+    for (const [reason, bytes] of [
+      ['too-short', null],
+      ['bad-magic-byte', Buffer.from('{"orderId":"x"}')],
+      ['malformed-avro', Buffer.concat([known.subarray(0, 5), Buffer.from([0xff, 0xff, 0xff])])],
+    ] as const) {
+      assert.throws(
+        () => serde.decodeKnown(bytes),
+        (error: unknown) => error instanceof UndecodableError && error.reason === reason,
+        reason,
+      );
+    }
+  });
+});
