@@ -1,6 +1,7 @@
 // 2. Consumer pipeline: the real consumer (services/consumer/main.ts: fetch,
 // decode through the registry, validate, process, aggregate, commit in
 // Kafka transactions) against Kafka's ConsumerPerformance on the same topic.
+import { serviceSpecs } from '../../services/lib/config.ts';
 import { BenchLab, runJavaTool, type BenchEnvironment, type PipelineRun } from './lab.ts';
 import { formatCount, formatNumber, formatRatio } from './measure.ts';
 import { summarizeProfile } from './profile.ts';
@@ -150,7 +151,7 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
     );
     if (options.variants.some((variant) => 'COMMIT_MAX_RECORDS' in variant)) {
       result.notes.push(
-        'COMMIT_MAX_RECORDS is the most records one transaction covers (default 2000). A commit costs the same five ' +
+        `COMMIT_MAX_RECORDS is the most records one transaction covers (default ${serviceSpecs.consumer.COMMIT_MAX_RECORDS.default}). A commit costs the same five ` +
           'sequential requests ' +
           'whatever its size (AddPartitionsToTxn, Produce of the order-stats record, AddOffsetsToTxn, ' +
           'TxnOffsetCommit, EndTxn), so larger ' +

@@ -20,11 +20,14 @@ export class BlockingRetries {
 
   /** The attempt to make now: the next one when the record waits here, else `otherwise`. */
   attemptOf(record: string, otherwise: number): number {
+    // Nothing waits in the common case: no lookup (no hash of the key) per record then.
+    if (this.waiting.size === 0) return otherwise;
     return this.waiting.get(record)?.attempt ?? otherwise;
   }
 
   /** When the record's next attempt is due, if it waits here. */
   dueAt(record: string): number | undefined {
+    if (this.waiting.size === 0) return undefined;
     return this.waiting.get(record)?.dueAt;
   }
 
@@ -35,7 +38,7 @@ export class BlockingRetries {
 
   /** The record has its outcome (counted, dead-lettered, sent on): it waits no more. */
   settled(record: string): void {
-    this.waiting.delete(record);
+    if (this.waiting.size > 0) this.waiting.delete(record);
   }
 
   /** After a rebalance the partitions' state is restored from Kafka; nothing waits any more. */

@@ -107,7 +107,7 @@ export const serviceSpecs = {
     CONSUMER_GROUP: str({ default: 'order-processor' }),
     FAULT_INJECTION: bool({ default: false, desc: "honour the producer's fault headers (on in the lab)" }),
     DOWNSTREAM_LATENCY_MS: wholeNumber(0)({ default: 0 }),
-    COMMIT_MAX_RECORDS: wholeNumber(1)({ default: 2000, desc: 'most records one transaction covers' }),
+    COMMIT_MAX_RECORDS: wholeNumber(1)({ default: 20_000, desc: 'most records one transaction covers' }),
     // Half the broker's default message.max.bytes. Checked at start against
     // the max.message.bytes of every topic a transaction writes to.
     COMMIT_MAX_BYTES: wholeNumber(16_384)({
