@@ -127,6 +127,22 @@ describe('DLQ archive', () => {
     assert.equal(page({ product: 'mouse', from: new Date(T0 + MINUTE).toISOString() }).total, 2);
   });
 
+  it('counts a filtered list again once anything was written, not before', () => {
+    const index = filled();
+    const mice = (limit: number) => index.page({ product: 'mouse' }, limit).total;
+    const special = () => index.page({ q: 'special' }, 1).total;
+    assert.equal(mice(1), 3);
+    assert.equal(special(), 1);
+    index.add(entry(0, 2, 6, { product: 'mouse', orderId: 'special-2' }));
+    assert.equal(mice(1), 4, 'a record added');
+    assert.equal(special(), 2, 'a page of one, two matches');
+    index.setReplays(0, 2, 1);
+    assert.equal(index.page({ product: 'mouse', replayed: true }, 1).total, 1, 'a replay marked');
+    index.prune(T0 + 10 * MINUTE, { maxAgeMs: 60 * MINUTE, maxRecords: 3 });
+    assert.equal(mice(1), 2, 'records pruned');
+    assert.equal(mice(10), 2, 'a page that holds every match');
+  });
+
   it('combines conditions, and sorts a record older than the rest into place', () => {
     const index = filled();
     const page = (filter: DlqFilter) => index.page(filter, 10);

@@ -167,6 +167,9 @@ const containing = (term: string) => `%${term.replace(/[\\%_]/g, '\\$&')}%`;
 const phrase = (term: string, column?: string) =>
   `${column === undefined ? '' : `${column} : `}"${term.replaceAll('"', '""')}"`;
 
+/** Filtered totals kept (see `totals`). */
+const TOTALS_KEPT = 100;
+
 export class DlqArchive {
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
@@ -179,6 +182,14 @@ export class DlqArchive {
    * a read of its positions only. An entry never changes once archived.
    */
   private readonly recent = new Map<string, DlqEntry>();
+  /** Write transactions so far: a total counted since the last one still holds. */
+  private writes = 0;
+  /**
+   * The totals of filtered lists by query, with the write they were counted
+   * after: a list asked for again (the dashboard's, every few seconds; a text
+   * query's next page) pays for its page only while nothing was written.
+   */
+  private readonly totals = new Map<string, { writes: number; total: number }>();
 
   /** `path`: the SQLite file (created when missing), or ":memory:". */
   constructor(readonly path: string) {
@@ -227,6 +238,7 @@ export class DlqArchive {
 
   private transaction<T>(body: () => T): T {
     const count = this.count;
+    this.writes += 1;
     this.db.exec('BEGIN');
     try {
       const result = body();
@@ -446,7 +458,8 @@ export class DlqArchive {
     const last = items.at(-1);
     return {
       items,
-      total: this.total(where),
+      // A first page that holds every match counts them itself.
+      total: after === undefined && rows.length <= limit ? rows.length : this.total(where),
       next:
         rows.length > limit && last !== undefined
           ? { time: last.time, partition: last.partition, offset: last.offset }
@@ -469,7 +482,14 @@ export class DlqArchive {
   private total(where: Where): number {
     // No condition: the count kept as records come and go, not a count of every row per request.
     if (where.sql === '1') return this.count;
-    return Number(this.sql(`SELECT count(*) AS n FROM dead_letters WHERE ${where.sql}`).get(...where.params)!.n);
+    const key = `${where.sql}\n${JSON.stringify(where.params)}`;
+    const known = this.totals.get(key);
+    if (known?.writes === this.writes) return known.total;
+    const total = Number(this.sql(`SELECT count(*) AS n FROM dead_letters WHERE ${where.sql}`).get(...where.params)!.n);
+    this.totals.delete(key); // to the end: the least recently counted go first
+    this.totals.set(key, { writes: this.writes, total });
+    if (this.totals.size > TOTALS_KEPT) this.totals.delete(this.totals.keys().next().value!);
+    return total;
   }
 
   /** GET /dlq/stats: counts over what matches, by SQL aggregates over indexed columns. */
