@@ -130,6 +130,19 @@ export interface ProduceResult {
   child: BenchService;
 }
 
+/** The line scripts/bench/kafkajs-floor.ts prints. */
+export interface FloorFigures {
+  records: number;
+  /** From the first send or batch received to the last acknowledgement, batch or commit. */
+  ms: number;
+  /** The process's CPU time (all threads) over `ms`. */
+  cpuMs: number;
+  /** produce: the value bytes sent. */
+  valueBytes?: number;
+  /** transact: transactions committed. */
+  transactions?: number;
+}
+
 export interface PipelineRun extends DrainResult {
   child: BenchService;
   /** Orders per second from joining the group until the orders topic was committed to its end. */
@@ -274,21 +287,35 @@ export class BenchLab extends Lab {
     records: number,
     options: { label: string; group?: string },
   ): Promise<{ rate: number; command: string }> {
+    const { figures, command } = await this.floor(mode, records, options);
+    return { rate: (figures.records * 1000) / figures.ms, command };
+  }
+
+  /**
+   * Runs scripts/bench/kafkajs-floor.ts in its own process, on the lab's orders topic unless `topic` says otherwise,
+   * and returns the figures it printed.
+   */
+  async floor(
+    mode: 'produce' | 'consume' | 'transact',
+    records: number,
+    options: { label: string; group?: string; topic?: string; args?: string[] },
+  ): Promise<{ figures: FloorFigures; command: string }> {
     const args = [
       '--mode',
       mode,
       '--topic',
-      this.topics.orders,
+      options.topic ?? this.topics.orders,
       '--records',
       String(records),
       ...(options.group ? ['--group', options.group] : []),
+      ...(options.args ?? []),
     ];
     const child = await this.spawnNode('scripts/bench/kafkajs-floor.ts', { label: options.label, args });
     const { code } = await child.exited;
     const [line] = child.logs(/^floor$/);
     if (code !== 0 || line === undefined)
       throw new Error(`kafkajs-floor.ts --mode ${mode} failed (exit ${code}); see ${child.logFile}`);
-    return { rate: (Number(line.records) * 1000) / Number(line.ms), command: child.command };
+    return { figures: line as unknown as FloorFigures, command: child.command };
   }
 
   /** Records in a topic (end minus start offsets, all partitions). */
