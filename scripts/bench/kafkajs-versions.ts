@@ -25,7 +25,8 @@ interface Variant {
   consumer: PipelineRun[];
 }
 
-async function versionOf(dir: string): Promise<string> {
+/** The version in a package directory's package.json. */
+export async function versionOf(dir: string): Promise<string> {
   return (JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 

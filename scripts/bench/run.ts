@@ -20,13 +20,24 @@ import { benchDlqService } from './dlq-service.ts';
 import { benchKafkajsVersions } from './kafkajs-versions.ts';
 import { REPO_ROOT, stopAllChildren, type BenchEnvironment } from './lab.ts';
 import { benchLatency } from './latency.ts';
+import { benchLibrdkafka } from './librdkafka.ts';
 import { formatLoad, loadAverages, machineFacts, waitForQuiet, type QuietWait } from './measure.ts';
 import { benchProducer } from './producer.ts';
 import { markdownTable, renderResults, section, type RunInfo, type Section } from './report.ts';
 import { benchSerde } from './serde.ts';
 import { benchStorm } from './storm.ts';
 
-const BENCHMARKS = ['producer', 'consumer', 'latency', 'storm', 'serde', 'dlq', 'kafkajs', 'profile'] as const;
+const BENCHMARKS = [
+  'producer',
+  'consumer',
+  'latency',
+  'storm',
+  'serde',
+  'dlq',
+  'kafkajs',
+  'librdkafka',
+  'profile',
+] as const;
 type BenchmarkId = (typeof BENCHMARKS)[number];
 /** Where `npm install --prefix .cache/kafkajs-2.2.3 kafkajs@2.2.3` puts it (git-ignored, like all of .cache). */
 const DEFAULT_KAFKAJS_223 = join(REPO_ROOT, '.cache/kafkajs-2.2.3/node_modules/kafkajs');
@@ -49,6 +60,8 @@ const { values: flags } = parseArgs({
     'latency-seconds': { type: 'string' },
     'dlq-records': { type: 'string' },
     'consumer-variants': { type: 'string' },
+    'librdkafka-records': { type: 'string' },
+    'librdkafka-txn-records': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: false,
@@ -64,9 +77,11 @@ if (flags.help) {
       `--kafkajs-dir: kafkajs 2.2.3 to compare with (default ${relative(REPO_ROOT, DEFAULT_KAFKAJS_223)};`,
       '  install it with: npm install --prefix .cache/kafkajs-2.2.3 kafkajs@2.2.3)',
       'sizes: --producer-records --consumer-records --storm-blocking-records --storm-topics-records ' +
-        '--storm-retry-base-ms --latency-seconds --dlq-records',
+        '--storm-retry-base-ms --latency-seconds --dlq-records --librdkafka-records --librdkafka-txn-records',
+      'librdkafka: kafkajs against @confluentinc/kafka-javascript, built into .cache on the first full run ' +
+        '(about 1.5 min; skipped in --smoke until then)',
       "--consumer-variants 'A=1,B=2;C=3': consumer settings measured besides the defaults",
-      "  (full run default: 'COMMIT_MAX_RECORDS=500;COMMIT_MAX_RECORDS=5000'; '' for none)",
+      "  (full run default: 'COMMIT_MAX_RECORDS=2000;COMMIT_MAX_RECORDS=5000'; '' for none)",
       '',
     ].join('\n'),
   );
@@ -99,7 +114,7 @@ const quietMinutes = positiveNumberFlag('quiet-minutes');
 
 /** 'A=1,B=2;C=3' -> [{ A: '1', B: '2' }, { C: '3' }]; the full run's default shows what the commit cadence costs. */
 function parseVariants(raw: string | undefined): Record<string, string>[] {
-  if (raw === undefined) return smoke ? [] : [{ COMMIT_MAX_RECORDS: '500' }, { COMMIT_MAX_RECORDS: '5000' }];
+  if (raw === undefined) return smoke ? [] : [{ COMMIT_MAX_RECORDS: '2000' }, { COMMIT_MAX_RECORDS: '5000' }];
   return raw
     .split(';')
     .filter((variant) => variant.trim() !== '')
@@ -134,6 +149,8 @@ const sizes = {
   versionsRecords: smoke ? 300 : 300_000,
   versionsIdleMs: smoke ? 1000 : 10_000,
   profileRecords: smoke ? 300 : 300_000,
+  librdkafkaRecords: wholeNumberFlag('librdkafka-records', smoke ? 500 : 300_000),
+  librdkafkaTxnRecords: wholeNumberFlag('librdkafka-txn-records', smoke ? 100 : 500),
 };
 
 const only = flags.only?.split(',').map((id) => id.trim()) ?? [...BENCHMARKS];
@@ -268,6 +285,14 @@ await measure('kafkajs', async () => {
     idleMs: sizes.versionsIdleMs,
   });
 });
+await measure('librdkafka', () =>
+  benchLibrdkafka(env, {
+    records: sizes.librdkafkaRecords,
+    repeats: sizes.repeats,
+    txnRecords: sizes.librdkafkaTxnRecords,
+    install: !smoke,
+  }),
+);
 await measure('profile', async () => {
   // Separate runs under --cpu-prof, so that the profiler's overhead stays out of the figures above.
   const profiled: BenchEnvironment = { ...env, profile: true };
