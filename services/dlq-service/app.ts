@@ -1,6 +1,7 @@
 // The DLQ service as a Fastify app: external plugins first (OpenAPI, Swagger
-// UI, security headers, dashboard files), then the app's own (metrics, Kafka clients, DLQ index
-// and replay, order stats, auth), then the routes, one folder per resource.
+// UI, security headers, dashboard files and its chart library), then the
+// app's own (metrics, Kafka clients, DLQ index and replay, order stats and
+// their last hour, auth), then the routes, one folder per resource.
 // main.ts listens; tests and scripts build it the same way, e.g.
 //   const app = await buildApp({ config: loadConfig(serviceSpecs['dlq-service']) });
 //   await app.listen({ port: 0 });
@@ -15,6 +16,7 @@ import deadLetters from './plugins/app/dead-letters.ts';
 import kafka from './plugins/app/kafka.ts';
 import metrics from './plugins/app/metrics.ts';
 import orderStats from './plugins/app/order-stats.ts';
+import chartLibrary from './plugins/external/chart-library.ts';
 import dashboardFiles from './plugins/external/static.ts';
 import securityHeaders from './plugins/external/security-headers.ts';
 import openApi from './plugins/external/swagger.ts';
@@ -164,6 +166,7 @@ export async function buildApp({ config, logger }: AppOptions): Promise<FastifyI
     await app.register(openApi);
     await app.register(securityHeaders);
     await app.register(dashboardFiles);
+    await app.register(chartLibrary);
 
     await app.register(metrics);
     await app.register(kafka, { config, logger: log });

@@ -604,6 +604,16 @@ describe('DLQ service API', () => {
       assert.match(page.headers.get('content-type') ?? '', /text\/html/);
       assert.match(page.body, /src="\/dashboard.js"/);
       assert.doesNotMatch(page.body, /(src|href)="(https?:)?\/\//);
+      // The charts' library comes from the service's own node_modules.
+      for (const [path, type, content] of [
+        ['/vendor/uPlot.esm.js', /^text\/javascript/, /uPlot/],
+        ['/vendor/uPlot.min.css', /^text\/css/, /\.uplot/],
+      ] as const) {
+        const file = await service.get(path);
+        assert.equal(file.status, 200, path);
+        assert.match(file.headers.get('content-type') ?? '', type, path);
+        assert.match(file.body, content, path);
+      }
     });
   });
 

@@ -4,6 +4,10 @@
 // replaying it from the page (with the token typed into the dialog) works:
 // the consumer processes the order and the page shows it. A dead letter cut
 // to fit the DLQ topic is marked, and its replay button disabled saying why.
+// The filters live in the URL; an alert about a failure class shows in the
+// banner as a link to its dead letters, which the page then replays in bulk
+// (alert, button, confirm: three clicks); the charts of the last hour draw
+// what GET /stats/history answers.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +20,7 @@ import { Lab, waitUntil } from '../../scripts/harness/lab.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? '/tmp';
+const ALERTS_TOKEN = 'alerts-token-of-the-dashboard-test';
 
 describe('DLQ dashboard in Chromium', () => {
   const lab = new Lab({ MAX_RETRIES: '1', RETRY_BASE_MS: '50' });
@@ -39,7 +44,7 @@ describe('DLQ dashboard in Chromium', () => {
     await waitUntil('the consumer to dead-letter the transient order', () => lab.drained(), 90_000).catch(
       consumer.rethrowWithOutput,
     );
-    service = await DlqService.start(lab);
+    service = await DlqService.start(lab, { DLQ_ALERTS_TOKEN: ALERTS_TOKEN });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -166,6 +171,180 @@ describe('DLQ dashboard in Chromium', () => {
     assert.equal(await cutStack.getByRole('button', { name: 'Replay' }).isEnabled(), true);
     await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-truncated.png`, fullPage: true });
   });
+  it('opens with the filters of its URL, and keeps the URL in step with the filters', async () => {
+    await page.goto(`${service.url}/?failureClass=invalid&replayed=false`);
+    await page.locator('#rows tr', { hasText: 'o-cut-stack' }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#filter-class').inputValue(), 'invalid');
+    assert.equal(await page.locator('#filter-replayed').inputValue(), 'false');
+    assert.equal(await row().count(), 0, 'the retries-exhausted dead letter is not shown');
+
+    const text = orderId.slice(0, 8);
+    await page.selectOption('#filter-class', 'retries-exhausted');
+    await page.selectOption('#filter-replayed', 'true');
+    await page.fill('#filter-text', text);
+    await row().waitFor({ timeout: 10_000 });
+    assert.equal(new URL(page.url()).search, `?q=${text}&failureClass=retries-exhausted&replayed=true`);
+    await page.reload();
+    await row().waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#filter-text').inputValue(), text, 'a reload opens the same view');
+    assert.equal(await page.locator('#rows tr').count(), 1);
+
+    for (const id of ['#filter-class', '#filter-replayed']) await page.selectOption(id, '');
+    await page.fill('#filter-text', '');
+    assert.equal(new URL(page.url()).search, '');
+    await page.locator('#rows tr', { hasText: 'o-cut-stack' }).waitFor({ timeout: 10_000 });
+  });
+
+  it('shows an alert about a failure class as a link to its dead letters, and replays them in three clicks', async () => {
+    const [poison] = await writeDeadLetters(lab, [
+      {
+        partition: 0,
+        key: 'poison-of-the-banner',
+        raw: Buffer.from('not avro at all'),
+        context: { failureClass: 'undecodable', error: new Error('magic byte is 110, expected 0') },
+      },
+    ]);
+    const alert = (status: 'firing' | 'resolved', labels: Record<string, string>, summary: string) => ({
+      status,
+      labels: { severity: 'warning', ...labels },
+      annotations: { summary, description: `${labels.alertname}: what to look at` },
+      startsAt: new Date().toISOString(),
+      endsAt: status === 'firing' ? '0001-01-01T00:00:00Z' : new Date().toISOString(),
+    });
+    const notify = async (groupKey: string, alerts: ReturnType<typeof alert>[]) => {
+      const body = {
+        version: '4',
+        groupKey,
+        status: alerts.some((one) => one.status === 'firing') ? 'firing' : 'resolved',
+        receiver: 'dlq-service',
+        alerts,
+      };
+      assert.equal((await service.request('POST', '/alerts', { body, token: ALERTS_TOKEN })).status, 200);
+    };
+    const rate = { alertname: 'DeadLetterRateHigh', failure_class: 'undecodable' };
+    const down = { alertname: 'ConsumerDown', instance: 'consumer:9464' };
+    await notify('rate', [alert('firing', rate, 'undecodable orders are dead-lettered at 2 a minute')]);
+    await notify('down', [alert('firing', down, 'the consumer is down')]);
+
+    await page.goto(service.url);
+    const link = page.locator(
+      '#alert-banner a.alert[data-alertname="DeadLetterRateHigh"][data-failure-class="undecodable"]',
+    );
+    await link.waitFor({ timeout: 10_000 });
+    assert.equal(await link.getAttribute('href'), '/?failureClass=undecodable');
+    assert.match(await link.innerText(), /undecodable orders are dead-lettered at 2 a minute/);
+    const plain = page.locator('#alert-banner span.alert[data-alertname="ConsumerDown"]');
+    assert.match(await plain.innerText(), /the consumer is down/);
+    assert.equal(await plain.getAttribute('data-failure-class'), null);
+    await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-alerts.png`, fullPage: true });
+
+    await link.click(); // 1
+    await page.locator('#shown', { hasText: 'showing 1 of 1' }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('#filter-class').inputValue(), 'undecodable');
+    assert.equal(new URL(page.url()).search, '?failureClass=undecodable');
+    assert.deepEqual(await page.locator('#rows tr .class').allInnerTexts(), ['undecodable']);
+
+    await page.click('#bulk-replay'); // 2
+    await page.locator('#bulk-dialog[open]').waitFor();
+    assert.equal(await page.inputValue('#bulk-token'), TOKEN, 'the token the tab replayed with before');
+    assert.equal(await page.locator('#bulk-filter').innerText(), 'failureClass = undecodable');
+    await page.locator('#bulk-preview', { hasText: 'Matching: 1. To replay: 1.' }).waitFor({ timeout: 10_000 });
+    await page.click('#bulk-submit:has-text("Replay 1")'); // 3
+    await page.locator('#bulk-result[data-outcome="ok"]', { hasText: 'Replayed 1, failed 0.' }).waitFor({
+      timeout: 15_000,
+    });
+    await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-bulk-replay.png` });
+    await page.click('#bulk-cancel');
+    assert.equal((await service.get(`/dlq/${poison}`)).body.replays, 1);
+    // The consumer cannot decode it any better now: it is dead-lettered again, as a replay.
+    await waitUntil(
+      'the replayed record to be dead-lettered again',
+      async () => (await service.get('/dlq?q=poison-of-the-banner')).body.total === 2,
+      60_000,
+    );
+
+    await notify('rate', [alert('resolved', rate, 'resolved')]);
+    await page.locator('#alert-banner a.alert').waitFor({ state: 'detached', timeout: 10_000 });
+    await notify('down', [alert('resolved', down, 'resolved')]);
+    await page.locator('#alert-banner').waitFor({ state: 'hidden', timeout: 10_000 });
+  });
+
+  it('charts the last hour with the series GET /stats/history answers', async () => {
+    const charts = ['chart-dead-letters', 'chart-orders', 'chart-average'];
+    const seconds = (times: string[]) => times.map((time) => Date.parse(time) / 1000);
+    // The page polls: what it drew last may be a bucket behind what the API answers now, until the next poll.
+    const history = await waitUntil(
+      'the charts to draw what GET /stats/history answers',
+      async () => {
+        const { drawn, api } = await page.evaluate(async (ids) => {
+          const answer = await fetch('/stats/history');
+          const plots = ids.map((id) => (document.getElementById(id) as any).uplot);
+          return {
+            api: await answer.json(),
+            drawn: plots.map((plot) => ({ labels: plot.series.slice(1).map((s: any) => s.label), data: plot.data })),
+          };
+        }, charts);
+        // Dead letters are stacked bars: per class, the sum of it and the classes before it, the largest first.
+        const classes = Object.keys(api.deadLetters.byFailureClass);
+        let running = new Array(60).fill(0);
+        const stacked = classes.map((name) => {
+          running = running.map((sum, i) => sum + api.deadLetters.byFailureClass[name][i]);
+          return running;
+        });
+        const times = seconds(api.orders.times);
+        assert.deepEqual(drawn, [
+          { labels: classes.toReversed(), data: [seconds(api.deadLetters.minutes), ...stacked.toReversed()] },
+          { labels: ['orders/s'], data: [times, api.orders.perSecond] },
+          { labels: ['average'], data: [times, api.orders.average] },
+        ]);
+        return api;
+      },
+      15_000,
+    );
+    const sum = (values: (number | null)[]) => values.reduce((total: number, n) => total + (n ?? 0), 0);
+    const { invalid, 'retries-exhausted': exhausted, undecodable } = history.deadLetters.byFailureClass;
+    assert.deepEqual([sum(invalid), sum(exhausted), sum(undecodable)], [2, 1, 2], 'every dead letter of this test');
+    const busy = history.orders.times.flatMap((time: string, i: number) =>
+      history.orders.perSecond[i] ? [`${time}: ${history.orders.perSecond[i]}/s`] : [],
+    );
+    assert.equal(
+      sum(history.orders.perSecond) * 10,
+      1,
+      `the replayed order, processed since the service started (${busy.join(', ')})`,
+    );
+    assert.equal(history.orders.average.at(-1), (await service.get('/stats/orders')).body.average);
+
+    // Each series with something to show is drawn: the canvas has pixels of its color. A line's edges are
+    // anti-aliased (partly transparent): pixels count by their opacity.
+    const colors = { invalid: '--invalid', 'retries-exhausted': '--retries', undecodable: '--undecodable' };
+    const drawnIn = (chart: string, variable: string) =>
+      page.evaluate(
+        ([id, name]) => {
+          const hex = getComputedStyle(document.documentElement).getPropertyValue(name!).trim();
+          const rgb = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
+          const canvas = document.querySelector(`#${id} canvas`) as HTMLCanvasElement;
+          const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+          let pixels = 0;
+          for (let i = 0; i < data.length; i += 4) {
+            if (data[i + 3]! > 32 && rgb.every((value, c) => Math.abs(data[i + c]! - value) < 24)) {
+              pixels += data[i + 3]! / 255;
+            }
+          }
+          return pixels;
+        },
+        [chart, variable],
+      );
+    for (const [name, variable] of Object.entries(colors)) {
+      assert.ok((await drawnIn('chart-dead-letters', variable)) > 20, `the ${name} band is drawn`);
+    }
+    assert.ok((await drawnIn('chart-orders', '--accent')) > 20, 'the orders per second are drawn');
+    assert.ok((await drawnIn('chart-average', '--ok')) > 20, 'the running average is drawn');
+    await page.screenshot({ path: `${SCREENSHOTS}/dlq-dashboard-charts.png`, fullPage: true });
+    // The one error expected: the wrong token typed in the replay test, answered 401.
+    const unexpected = consoleErrors.filter((text) => !text.includes('status of 401'));
+    assert.deepEqual(unexpected, [], 'nothing blocked by the content security policy, nothing failed');
+  });
+
   it('with a read token, asks for it once, and marks a record Kafka no longer holds as archive only', async () => {
     const archive = (await service.get('/dlq?q=o-cut-value')).body.items[0];
     assert.equal(archive?.inKafka, true);

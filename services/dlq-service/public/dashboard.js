@@ -1,10 +1,16 @@
 // The DLQ dashboard: polls the API every POLL_MS (no reload), renders with
 // textContent only (record fields come from Kafka and are never HTML), and
-// replays through POST /dlq/{id}/replay with the token the user types. The
-// token is kept in sessionStorage, so it is asked once per tab. When the
-// service has a read token (DLQ_READ_TOKEN), its read routes answer 401
-// until the page sends it: the page asks for it once, keeps it the same way
-// and sends it with every read.
+// replays through POST /dlq/{id}/replay, or every dead letter the filters
+// match through POST /dlq/replay (counted by a dry run first), with the token
+// the user types. The token is kept in sessionStorage, so it is asked once
+// per tab. When the service has a read token (DLQ_READ_TOKEN), its read
+// routes answer 401 until the page sends it: the page asks for it once, keeps
+// it the same way and sends it with every read. The filters live in the URL
+// (failureClass, replayed, q): a link opens the same view, and an alert of
+// the banner links to its failure class.
+import { renderAlerts } from './alert-banner.js';
+import { renderCharts } from './charts.js';
+
 const POLL_MS = 2000;
 const PAGE = 50;
 const TOKEN_KEY = 'dlq-api-token';
@@ -17,6 +23,8 @@ const $ = (id) => document.getElementById(id);
 const money = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD' });
 const count = new Intl.NumberFormat();
 let selected;
+/** The bulk replay the dialog is open for: its filter, and the token its dry run counted with (once it has). */
+let bulk;
 /** Only the latest refresh renders: an older one that answers late must not overwrite it. */
 let generation = 0;
 
@@ -33,12 +41,37 @@ async function getJson(path) {
   return response.json();
 }
 
+/** Each filter: its query parameter (of the page's URL and of the API's) and the control that holds it. */
+const FILTERS = [
+  ['q', 'filter-text'],
+  ['failureClass', 'filter-class'],
+  ['replayed', 'filter-replayed'],
+];
+
+function filterParams() {
+  const params = new URLSearchParams();
+  for (const [name, id] of FILTERS) {
+    const value = $(id).value.trim();
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+/** Sets the controls from `params` (the URL's at load, an alert's filter); a filter it lacks is cleared. */
+function setFilters(params) {
+  for (const [name, id] of FILTERS) $(id).value = params.get(name) ?? '';
+}
+
+/** The URL says what the table shows, so that a link to it (or a reload) opens the same view. */
+function filtersChanged() {
+  const search = filterParams().toString();
+  history.replaceState(null, '', search ? `?${search}` : location.pathname);
+  void refresh();
+}
+
 function query() {
-  const params = new URLSearchParams({ limit: String(PAGE) });
-  const text = $('filter-text').value.trim();
-  if (text) params.set('q', text);
-  if ($('filter-class').value) params.set('failureClass', $('filter-class').value);
-  if ($('filter-replayed').value) params.set('replayed', $('filter-replayed').value);
+  const params = filterParams();
+  params.set('limit', String(PAGE));
   return params;
 }
 
@@ -131,15 +164,22 @@ function renderCounts(stats, orders) {
 async function refresh() {
   const mine = ++generation;
   try {
-    const [page, stats, orders, ready] = await Promise.all([
+    const [page, stats, orders, alerts, history, ready] = await Promise.all([
       getJson(`/dlq?${query()}`),
       getJson('/dlq/stats'),
       getJson('/stats/orders'),
+      getJson('/alerts'),
+      getJson('/stats/history'),
       fetch('/ready').then((response) => response.json()),
     ]);
     if (mine !== generation) return;
+    renderAlerts(alerts.alerts, (filter) => {
+      setFilters(new URLSearchParams(filter));
+      filtersChanged();
+    });
     renderRows(page);
     renderCounts(stats, orders);
+    renderCharts(history);
     $('status').dataset.state = ready.ready ? 'ready' : 'loading';
     $('status').textContent = ready.ready ? `live · ${count.format(ready.index.records)} archived` : 'loading the DLQ…';
   } catch (error) {
@@ -182,6 +222,18 @@ function openReplay(item) {
   $('replay-dialog').showModal();
 }
 
+/** A POST with the API token: the token is kept once accepted, and forgotten when refused. */
+async function postWithToken(path, token, body) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  if (response.ok) sessionStorage.setItem(TOKEN_KEY, token);
+  if (response.status === 401) sessionStorage.removeItem(TOKEN_KEY);
+  return { ok: response.ok, body: await response.json() };
+}
+
 async function replay(event) {
   event.preventDefault();
   const token = $('replay-token').value.trim();
@@ -189,21 +241,16 @@ async function replay(event) {
   $('replay-submit').disabled = true;
   const result = $('replay-result');
   try {
-    const response = await fetch(`/dlq/${encodeURIComponent(selected.id)}/replay`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ force: $('replay-force').checked }),
+    const { ok, body } = await postWithToken(`/dlq/${encodeURIComponent(selected.id)}/replay`, token, {
+      force: $('replay-force').checked,
     });
-    const body = await response.json();
-    if (response.ok) {
-      sessionStorage.setItem(TOKEN_KEY, token);
+    if (ok) {
       result.dataset.outcome = 'ok';
       const { topic, partition, offset } = body.target;
       const where = `${topic} partition ${partition} at offset ${offset}`;
       result.textContent = `Replayed to ${where} (replay #${body.replayCount}).`;
       await refresh();
     } else {
-      if (response.status === 401) sessionStorage.removeItem(TOKEN_KEY);
       result.dataset.outcome = 'error';
       result.textContent = body.message;
       $('replay-submit').disabled = false;
@@ -215,10 +262,96 @@ async function replay(event) {
   }
 }
 
+function setBulkSubmit(label, disabled) {
+  $('bulk-submit').textContent = label;
+  $('bulk-submit').disabled = disabled;
+}
+
+/** "2 skipped (already-replayed 1, truncated 1)", or nothing when none was. */
+function skippedText(skipped) {
+  if (skipped.length === 0) return '';
+  const byCode = new Map();
+  for (const { code } of skipped) byCode.set(code, (byCode.get(code) ?? 0) + 1);
+  const codes = [...byCode].map(([code, n]) => `${code} ${count.format(n)}`).join(', ');
+  return `, ${count.format(skipped.length)} skipped (${codes})`;
+}
+
+function openBulkReplay() {
+  const filter = Object.fromEntries(filterParams());
+  // The body is JSON, typed as sent: replayed is a boolean there.
+  if (filter.replayed !== undefined) filter.replayed = filter.replayed === 'true';
+  bulk = { filter, countedWith: undefined };
+  const described = Object.entries(filter).map(([name, value]) => `${name} = ${value}`);
+  $('bulk-filter').textContent = described.length > 0 ? described.join(', ') : 'none: every dead letter';
+  $('bulk-token').value = sessionStorage.getItem(TOKEN_KEY) ?? '';
+  for (const id of ['bulk-preview', 'bulk-result']) {
+    $(id).textContent = '';
+    delete $(id).dataset.outcome;
+  }
+  setBulkSubmit('Check', false);
+  $('bulk-dialog').showModal();
+  // With the token kept from before, the count shows at once: the next click replays.
+  if ($('bulk-token').value) void countBulk($('bulk-token').value);
+}
+
+/** POST /dlq/replay for the dialog's filter; its answer, or undefined after showing why there is none. */
+async function bulkRequest(token, dryRun) {
+  const result = $('bulk-result');
+  try {
+    const { ok, body } = await postWithToken('/dlq/replay', token, { ...bulk.filter, dryRun });
+    if (ok) return body;
+    result.textContent = body.message;
+  } catch (error) {
+    result.textContent = `The request failed: ${error.message}`;
+  }
+  result.dataset.outcome = 'error';
+  bulk.countedWith = undefined;
+  setBulkSubmit('Check', false);
+  return undefined;
+}
+
+async function countBulk(token) {
+  setBulkSubmit('Checking…', true);
+  const answer = await bulkRequest(token, true);
+  if (answer === undefined) return;
+  const { matched, selected: taken, replayed, skipped } = answer;
+  const oldest = taken < matched ? `, the oldest ${count.format(taken)} go in one replay` : '';
+  $('bulk-preview').textContent =
+    `Matching: ${count.format(matched)}${oldest}. To replay: ${count.format(replayed)}${skippedText(skipped)}.`;
+  bulk.countedWith = token;
+  setBulkSubmit(replayed > 0 ? `Replay ${count.format(replayed)}` : 'Nothing to replay', replayed === 0);
+}
+
+async function replayBulk(token) {
+  setBulkSubmit('Replaying…', true);
+  const answer = await bulkRequest(token, false);
+  if (answer === undefined) return;
+  const { replayed, skipped, failed, unknown } = answer;
+  const result = $('bulk-result');
+  result.dataset.outcome = failed.length + unknown.length === 0 ? 'ok' : 'error';
+  const uncertain =
+    unknown.length === 0 ? '' : `, ${count.format(unknown.length)} with no answer (check them before replaying again)`;
+  result.textContent = `Replayed ${count.format(replayed)}, failed ${count.format(failed.length)}${uncertain}${skippedText(skipped)}.`;
+  // What matches has changed: another replay starts with another count.
+  bulk.countedWith = undefined;
+  setBulkSubmit('Check again', false);
+  await refresh();
+}
+
+function submitBulk(event) {
+  event.preventDefault();
+  const token = $('bulk-token').value.trim();
+  if (!bulk || !token) return;
+  void (bulk.countedWith === token ? replayBulk(token) : countBulk(token));
+}
+
 $('replay-form').addEventListener('submit', replay);
 $('read-form').addEventListener('submit', submitReadToken);
+$('bulk-form').addEventListener('submit', submitBulk);
 $('replay-cancel').addEventListener('click', () => $('replay-dialog').close());
-for (const id of ['filter-text', 'filter-class', 'filter-replayed'])
-  $(id).addEventListener('input', () => void refresh());
+$('bulk-cancel').addEventListener('click', () => $('bulk-dialog').close());
+$('bulk-replay').addEventListener('click', openBulkReplay);
+for (const [, id] of FILTERS) $(id).addEventListener('input', filtersChanged);
+setFilters(new URLSearchParams(location.search));
 await refresh();
 setInterval(() => void refresh(), POLL_MS);
