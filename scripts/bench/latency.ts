@@ -16,7 +16,7 @@ import { formatCount, formatNumber, summarize, type Summary } from './measure.ts
 import { summarizeProfile } from './profile.ts';
 import { section, type Section } from './report.ts';
 
-export const LATENCY_TARGET_P99_MS = 50;
+export const LATENCY_TARGET_P99_MS = 25;
 /** The scheduler wakes this often and sends every order that has become due. */
 const TICK_MS = 2;
 

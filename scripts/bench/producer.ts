@@ -9,7 +9,8 @@ import { formatCount, formatNumber, formatRatio, mebibytesPerSecond } from './me
 import { summarizeProfile } from './profile.ts';
 import { section, type Section } from './report.ts';
 
-export const PRODUCER_TARGET = 0.5;
+/** The producer service's records/s ÷ kafkajs alone (the same records, encoded beforehand, the same sends). */
+export const PRODUCER_TARGET = 0.9;
 const SEED = 42;
 
 export interface ProducerOptions {
@@ -194,11 +195,12 @@ export async function benchProducer(env: BenchEnvironment, options: ProducerOpti
         'Java client batches ' +
         'in a separate sender thread with up to five requests in flight.',
     );
+    const alone = best.rate / Math.max(...floor);
     result.targets.push({
-      figure: 'producer records/s ÷ ProducerPerformance',
+      figure: 'producer service ÷ kafkajs alone',
       target: `≥ ${PRODUCER_TARGET}`,
-      measured: formatRatio(ratio),
-      met: ratio >= PRODUCER_TARGET,
+      measured: formatRatio(alone),
+      met: alone >= PRODUCER_TARGET,
     });
     return result;
   } finally {
