@@ -97,7 +97,7 @@ async function chooseMode(): Promise<{ mode: LabMode; why: string }> {
     : { mode: 'local', why: `no Docker engine: ${engine.reason}` };
 }
 
-/** Where a client on this machine reaches Compose's Kafka (its host listener), registry, Prometheus and Alertmanager. */
+/** Where a client on this machine reaches Compose's Kafka (its host listener), registry and Prometheus/Alertmanager. */
 function composeEndpoints(env: NodeJS.ProcessEnv): {
   brokers: string;
   registryUrl: string;

@@ -153,7 +153,8 @@ export async function benchConsumer(env: BenchEnvironment, options: ConsumerOpti
     );
     if (options.variants.some((variant) => 'COMMIT_MAX_RECORDS' in variant)) {
       result.notes.push(
-        `COMMIT_MAX_RECORDS is the most records one transaction covers (default ${serviceSpecs.consumer.COMMIT_MAX_RECORDS.default}). A commit costs the same five ` +
+        'COMMIT_MAX_RECORDS is the most records one transaction covers ' +
+          `(default ${serviceSpecs.consumer.COMMIT_MAX_RECORDS.default}). A commit costs the same five ` +
           'sequential requests ' +
           'whatever its size (AddPartitionsToTxn, Produce of the order-stats record, AddOffsetsToTxn, ' +
           'TxnOffsetCommit, EndTxn), so larger ' +
