@@ -25,12 +25,10 @@ function runStarts(plot, seriesIdx) {
   return points.length > 0 ? points : null;
 }
 
-const line = (label, variable) => ({
-  label,
-  stroke: cssColor(variable),
-  width: 2,
-  points: { show: false, size: 6, filter: runStarts },
-});
+function line(label, variable) {
+  const color = cssColor(variable);
+  return { label, stroke: color, width: 2, points: { show: false, size: 7, fill: color, filter: runStarts } };
+}
 const bars = uPlot.paths.bars({ size: [0.8, 24] });
 
 /**

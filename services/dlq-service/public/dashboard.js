@@ -331,7 +331,8 @@ async function replayBulk(token) {
   result.dataset.outcome = failed.length + unknown.length === 0 ? 'ok' : 'error';
   const uncertain =
     unknown.length === 0 ? '' : `, ${count.format(unknown.length)} with no answer (check them before replaying again)`;
-  result.textContent = `Replayed ${count.format(replayed)}, failed ${count.format(failed.length)}${uncertain}${skippedText(skipped)}.`;
+  const outcome = `Replayed ${count.format(replayed)}, failed ${count.format(failed.length)}`;
+  result.textContent = `${outcome}${uncertain}${skippedText(skipped)}.`;
   // What matches has changed: another replay starts with another count.
   bulk.countedWith = undefined;
   setBulkSubmit('Check again', false);
