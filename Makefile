@@ -9,8 +9,8 @@ export PATH := $(NODE_BIN):$(PATH)
 TSX := node_modules/.bin/tsx
 
 .PHONY: help test test-unit test-kraft check-alerts typecheck lint stack-up stack-down stack-status stack-logs topic-init \
-	up down ps produce logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution scenario-faults \
-	bench bench-smoke
+	up down ps produce logs scenarios scenario-dlq scenario-retry scenario-replay scenario-crash scenario-evolution \
+	scenario-faults scenario-alert bench bench-smoke
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-19s %s\n", $$1, $$2}'
@@ -91,7 +91,10 @@ scenario-evolution: node_modules/.package-lock.json ## A compatible v2 schema is
 scenario-faults: node_modules/.package-lock.json ## Bad input and altered topics: nothing stalls, nothing is lost, nothing counted twice (one row per case)
 	$(TSX) scripts/scenarios/faults.ts
 
-bench: node_modules/.package-lock.json ## Full benchmarks side by side with Kafka's own tools; writes bench/RESULTS.md (about 25 min once the machine is quiet)
+scenario-alert: node_modules/.package-lock.json ## A burst of poison records fires the dead-letter-rate alert end to end (Prometheus, Alertmanager, webhook, dashboard) and it resolves
+	$(TSX) scripts/scenarios/alert.ts
+
+bench: node_modules/.package-lock.json ## Full benchmarks side by side with Kafka's own tools and librdkafka; writes bench/RESULTS.md (about 30 min once the machine is quiet)
 	$(TSX) scripts/bench/run.ts
 
 bench-smoke: node_modules/.package-lock.json ## Every benchmark with a few hundred records, to keep the scripts working (writes under .cache/bench)

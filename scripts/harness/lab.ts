@@ -245,11 +245,18 @@ export class Lab {
 
   /** Starts a service as the lab runs it: compose.yaml's NODE_OPTIONS for it, the lab's variables, then `env`. */
   spawn(entrypoint: string, env: Record<string, string> = {}, args: string[] = []): ServiceProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', entrypoint, ...args], {
-      env: { PATH: process.env.PATH, ...nodeOptionsOf(entrypoint), ...this.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    return this.spawnCommand([process.execPath, '--import', 'tsx', entrypoint, ...args], {
+      PATH: process.env.PATH ?? '',
+      ...nodeOptionsOf(entrypoint),
+      ...this.env,
+      ...env,
     });
-    const service = new ServiceProcess(child);
+  }
+
+  /** Any command (Prometheus, for one) as a process of the lab: its output kept, killed when the lab stops. */
+  spawnCommand([command, ...args]: string[], env: Record<string, string> = { PATH: process.env.PATH ?? '' }) {
+    if (command === undefined) throw new Error('spawnCommand: no command');
+    const service = new ServiceProcess(spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     this.processes.push(service);
     return service;
   }

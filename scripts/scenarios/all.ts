@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // make scenarios: every scenario, one after another, one summary table.
 // tests/scenarios runs the same list under the node test runner.
+import { alertScenario } from './alert.ts';
 import { crashScenario } from './crash.ts';
 import { dlqScenario } from './dlq.ts';
 import { evolutionScenario } from './evolution.ts';
@@ -16,6 +17,7 @@ export const scenarios: readonly Scenario[] = [
   crashScenario,
   evolutionScenario,
   faultsScenario,
+  alertScenario,
 ];
 
 if (isMain(import.meta.url)) await main(scenarios);

@@ -32,6 +32,14 @@ export interface BulkReplay {
   reasons: { reason: string; count: number }[];
 }
 
+/** GET /alerts's items (the fields the scenarios read). */
+export interface ActiveAlert {
+  name: string;
+  labels: Record<string, string>;
+  dlqFilter: DlqFilter | null;
+  dlqUrl: string | null;
+}
+
 export interface DlqPage {
   items: DlqItem[];
   total: number;
@@ -113,6 +121,11 @@ export class DlqApi {
   /** POST /dlq/{id}/replay; a refusal (409: already replayed, loop guard) rejects with an HttpError. */
   replay(id: string): Promise<{ id: string; replayCount: number }> {
     return this.call('POST', `/dlq/${encodeURIComponent(id)}/replay`, {});
+  }
+
+  /** GET /alerts: what Alertmanager last reported firing. */
+  async alerts(): Promise<ActiveAlert[]> {
+    return (await this.call<{ alerts: ActiveAlert[] }>('GET', '/alerts')).alerts;
   }
 
   replayMatching(filter: DlqFilter, options: { dryRun?: boolean } = {}): Promise<BulkReplay> {

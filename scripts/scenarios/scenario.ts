@@ -51,6 +51,9 @@ export class ScenarioContext {
   /** Set by startDlqService(). */
   dlq!: DlqApi;
 
+  /** Run once the lab has stopped, last added first (a temporary directory to remove, a browser to close). */
+  readonly cleanups: (() => Promise<unknown>)[] = [];
+
   constructor(readonly scenario: Scenario) {
     this.lab = new Lab();
   }
@@ -133,13 +136,14 @@ export class ScenarioContext {
    * The DLQ service over this lab's topics, with a token for the replay routes; resolves once it is ready (index caught
    * up).
    */
-  async startDlqService(): Promise<DlqApi> {
+  async startDlqService(env: Record<string, string> = {}): Promise<DlqApi> {
     const port = await freePort();
     const token = randomBytes(24).toString('base64url');
     const service = this.lab.spawn('services/dlq-service/main.ts', {
       HTTP_PORT: String(port),
       HTTP_HOST: '127.0.0.1',
       DLQ_API_TOKEN: token,
+      ...env,
     });
     this.services.push({ name: 'dlq-service', process: service });
     this.dlq = new DlqApi(`http://127.0.0.1:${port}`, token);
@@ -162,6 +166,9 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
     context.check('completes', false, (error as Error).message.split('\n').slice(0, 6).join(' | '));
   } finally {
     await context.lab.stop().catch((error: Error) => context.check('stops its lab', false, error.message));
+    for (const cleanup of context.cleanups.reverse()) {
+      await cleanup().catch((error: Error) => context.check('cleans up', false, error.message));
+    }
   }
   if (context.checks.length === 0) context.check('makes a check', false, 'the scenario checked nothing');
   const passed = context.checks.every((check) => check.ok);

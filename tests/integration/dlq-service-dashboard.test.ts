@@ -9,16 +9,15 @@
 // (alert, button, confirm: three clicks); the charts of the last hour draw
 // what GET /stats/history answers.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/harness/browser.ts';
 import { DLQ } from '../../services/lib/dlq.ts';
 import { ValidationError } from '../../services/lib/errors.ts';
 import type { GroundTruth } from '../../services/producer/producer.ts';
 import { DlqService, TOKEN, writeDeadLetters } from './dlq-service-app.ts';
 import { Lab, waitUntil } from '../../scripts/harness/lab.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = process.env.SCREENSHOT_DIR ?? '/tmp';
 const ALERTS_TOKEN = 'alerts-token-of-the-dashboard-test';
 
@@ -33,10 +32,8 @@ describe('DLQ dashboard in Chromium', () => {
   const consoleErrors: string[] = [];
 
   before(async () => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `Chromium is needed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
-    );
+    // First: without Chromium nothing else is worth starting.
+    browser = await launchChromium();
     await lab.start();
     truth = await lab.produce({ count: 3, transient: 1, 'fail-times': 6 });
     orderId = truth.keys.transient[0]!;
@@ -45,18 +42,6 @@ describe('DLQ dashboard in Chromium', () => {
       consumer.rethrowWithOutput,
     );
     service = await DlqService.start(lab, { DLQ_ALERTS_TOKEN: ALERTS_TOKEN });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
     page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
