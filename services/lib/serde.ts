@@ -9,6 +9,18 @@ import { RegistryUnreachableError, UndecodableError } from './errors.ts';
 
 export const MAGIC_BYTE = 0;
 const HEADER_BYTES = 5;
+/** The longest one registry request may take, by default. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+type RegistryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+/** A deadline on every request to the registry (its HTTP client's timeout option). */
+const withTimeout =
+  (timeoutMs: number): RegistryMiddleware =>
+  () => ({
+    async prepareRequest(next) {
+      return (await next()).enhance({ timeout: timeoutMs });
+    },
+  });
 
 export interface Decoded<T> {
   schemaId: number;
@@ -28,6 +40,7 @@ export async function readSchemaFile(path: string | URL): Promise<string> {
 /** What the registry client gives for an Avro schema id: an avsc type (its own decode() uses the same call). */
 interface AvroType {
   fromBuffer(payload: Buffer): unknown;
+  toBuffer(value: unknown): Buffer;
 }
 
 /** The payload after the 5-byte header, with the writer's schema (the client's decode() without a reader schema). */
@@ -49,12 +62,19 @@ export class Serde {
   /** The schemas fetched so far, by id (a schema id never changes meaning in a registry). */
   private readonly types = new Map<number, AvroType>();
 
-  constructor(readonly registryUrl: string) {
+  constructor(
+    readonly registryUrl: string,
+    { requestTimeoutMs = REQUEST_TIMEOUT_MS }: { requestTimeoutMs?: number } = {},
+  ) {
     // Few, short client-side retries: callers decide how long to keep trying
     // (the consumer waits on the registry with its own capped backoff).
     this.registry = new SchemaRegistry({
       host: registryUrl,
       retry: { retries: 2, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 1 },
+      // No request waits for ever: an answer that never comes (a kept-alive
+      // connection the registry stopped reading) is a registry that cannot
+      // answer now, which every caller already waits out with its own backoff.
+      middlewares: [withTimeout(requestTimeoutMs)],
     });
   }
 
@@ -85,12 +105,38 @@ export class Serde {
   }
 
   async encode(schemaId: number, value: unknown): Promise<Buffer> {
+    const known = this.encodeKnown(schemaId, value);
+    if (known !== undefined) return known;
     try {
-      return await this.registry.encode(schemaId, value);
+      const bytes = await this.registry.encode(schemaId, value);
+      this.types.set(schemaId, (await this.registry.getSchema(schemaId)) as AvroType);
+      return bytes;
     } catch (error) {
       if (isRegistryResponse(error)) throw this.failure(error, `fetch schema ${schemaId}`);
       throw error;
     }
+  }
+
+  /**
+   * encode() without waiting, for a schema fetched before (by encode() or
+   * decode()): the same bytes, the same avsc call the registry client makes.
+   * Undefined when the schema is not known here yet, or when the value does
+   * not fit it: encode() then fetches it, or says what does not fit.
+   */
+  encodeKnown(schemaId: number, value: unknown): Buffer | undefined {
+    const type = this.types.get(schemaId);
+    if (type === undefined) return undefined;
+    let payload: Buffer;
+    try {
+      payload = type.toBuffer(value);
+    } catch {
+      return undefined;
+    }
+    const bytes = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+    bytes[0] = MAGIC_BYTE;
+    bytes.writeInt32BE(schemaId, 1);
+    payload.copy(bytes, HEADER_BYTES);
+    return bytes;
   }
 
   /**

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import avro from 'avsc';
-import { UndecodableError } from '../../services/lib/errors.ts';
+import { RegistryUnreachableError, UndecodableError } from '../../services/lib/errors.ts';
 import { readSchemaFile, Serde } from '../../services/lib/serde.ts';
 
 const SCHEMA_ID = 0x01020304;
@@ -88,6 +88,43 @@ describe('serde without waiting (decodeKnown)', () => {
         (error: unknown) => error instanceof UndecodableError && error.reason === reason,
         reason,
       );
+    }
+  });
+});
+
+describe('serde encoding without waiting (encodeKnown)', () => {
+  it('answers undefined until the schema is known, then the bytes encode() gives', async () => {
+    const fresh = new Serde(serde.registryUrl);
+    assert.equal(fresh.encodeKnown(SCHEMA_ID, order), undefined);
+    const bytes = await fresh.encode(SCHEMA_ID, order);
+    assert.deepEqual(fresh.encodeKnown(SCHEMA_ID, order), bytes);
+    assert.deepEqual(fresh.decodeKnown(bytes), { schemaId: SCHEMA_ID, value: order });
+  });
+
+  it('leaves a value that does not fit the schema to encode(), which says what is wrong', async () => {
+    const wrong = { orderId: 'order-1', product: 'keyboard', price: 'free' };
+    await serde.encode(SCHEMA_ID, order);
+    assert.equal(serde.encodeKnown(SCHEMA_ID, wrong), undefined);
+    await assert.rejects(serde.encode(SCHEMA_ID, wrong), /price|invalid/i);
+  });
+});
+
+describe('serde against a registry that never answers', () => {
+  it('gives up on a request after its deadline, as a registry it cannot reach, not never', {
+    timeout: 10_000,
+  }, async () => {
+    // Accepts the connection and reads the request, but never answers (as a kept-alive socket the server forgot).
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const stuck = new Serde(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, { requestTimeoutMs: 200 });
+      const bytes = Buffer.from([0, 0, 0, 0, 7, 2, 97]);
+      const started = Date.now();
+      await assert.rejects(stuck.decode(bytes), (error: unknown) => error instanceof RegistryUnreachableError);
+      assert.ok(Date.now() - started < 5000, `gave up after ${Date.now() - started} ms`);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });
