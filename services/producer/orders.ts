@@ -67,11 +67,14 @@ export class OrderFactory {
 
   /** A version 4 UUID drawn from the seeded generator. */
   uuid(): string {
-    const hex = Array.from({ length: 32 }, () => Math.floor(this.random() * 16).toString(16));
-    hex[12] = '4';
-    hex[16] = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-    const s = hex.join('');
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+    // Four 32-bit draws (the generator's whole output) make the 128 bits.
+    let s = '';
+    for (let i = 0; i < 4; i += 1)
+      s += Math.floor(this.random() * 0x1_0000_0000)
+        .toString(16)
+        .padStart(8, '0');
+    const variant = ((Number.parseInt(s[16]!, 16) & 0x3) | 0x8).toString(16);
+    return `${s.slice(0, 8)}-${s.slice(8, 12)}-4${s.slice(13, 16)}-${variant}${s.slice(17, 20)}-${s.slice(20)}`;
   }
 
   private pick<T>(items: readonly T[]): T {

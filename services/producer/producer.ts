@@ -63,15 +63,15 @@ export class OrderSender {
   }
 
   async send(records: readonly PlannedRecord[]): Promise<void> {
-    const messages: Message[] = await Promise.all(
-      records.map(async (record) => ({
-        key: record.key,
-        value: record.poison
-          ? record.poison.bytes(this.schemaId)
-          : await this.serde.encode(this.schemaId, record.order),
-        headers: record.headers,
-      })),
-    );
+    const messages: Message[] = [];
+    for (const record of records) {
+      // At once once the schema is known; the registry is asked for the first record only.
+      const value = record.poison
+        ? record.poison.bytes(this.schemaId)
+        : (this.serde.encodeKnown(this.schemaId, record.order) ??
+          (await this.serde.encode(this.schemaId, record.order)));
+      messages.push({ key: record.key, value, headers: record.headers });
+    }
     try {
       await this.producer.send({ topic: this.topic, acks: -1, messages });
     } catch (error) {
@@ -79,11 +79,13 @@ export class OrderSender {
       this.errorCounter.inc(records.length);
       throw error;
     }
+    const sent = new Map<Category, number>();
     for (const record of records) {
-      this.sent += 1;
-      this.sentCounter.inc({ category: record.category });
+      sent.set(record.category, (sent.get(record.category) ?? 0) + 1);
       if (this.kept) keep(this.kept, record);
     }
+    this.sent += records.length;
+    for (const [category, count] of sent) this.sentCounter.inc({ category }, count);
   }
 }
 

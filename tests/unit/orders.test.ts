@@ -14,6 +14,18 @@ function first(plan: Iterable<PlannedRecord>, n: number): PlannedRecord[] {
 }
 
 describe('order factory', () => {
+  it('draws version 4 UUIDs, different each time and the same for a seed', () => {
+    const draw = (seed: number) => {
+      const factory = new OrderFactory(seed);
+      return Array.from({ length: 2000 }, () => factory.uuid());
+    };
+    const ids = draw(42);
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.deepEqual(draw(42), ids);
+    assert.notDeepEqual(draw(43), ids);
+  });
+
   it('is deterministic for a seed', () => {
     const counts = { valid: 20, invalid: 5, poison: 5, transient: 5, failTimes: 2 };
     const plan = (seed: number) => [...new OrderFactory(seed).plan(counts)];
