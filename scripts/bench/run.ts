@@ -24,6 +24,7 @@ import { benchLibrdkafka } from './librdkafka.ts';
 import { formatLoad, loadAverages, machineFacts, waitForQuiet, type QuietWait } from './measure.ts';
 import { benchProducer } from './producer.ts';
 import { markdownTable, renderResults, section, type RunInfo, type Section } from './report.ts';
+import { benchScale } from './scale.ts';
 import { benchSerde } from './serde.ts';
 import { benchStorm } from './storm.ts';
 
@@ -36,6 +37,7 @@ const BENCHMARKS = [
   'dlq',
   'kafkajs',
   'librdkafka',
+  'scale',
   'profile',
 ] as const;
 type BenchmarkId = (typeof BENCHMARKS)[number];
@@ -62,6 +64,7 @@ const { values: flags } = parseArgs({
     'consumer-variants': { type: 'string' },
     'librdkafka-records': { type: 'string' },
     'librdkafka-txn-records': { type: 'string' },
+    'scale-records': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: false,
@@ -77,7 +80,8 @@ if (flags.help) {
       `--kafkajs-dir: kafkajs 2.2.3 to compare with (default ${relative(REPO_ROOT, DEFAULT_KAFKAJS_223)};`,
       '  install it with: npm install --prefix .cache/kafkajs-2.2.3 kafkajs@2.2.3)',
       'sizes: --producer-records --consumer-records --storm-blocking-records --storm-topics-records ' +
-        '--storm-retry-base-ms --latency-seconds --dlq-records --librdkafka-records --librdkafka-txn-records',
+        '--storm-retry-base-ms --latency-seconds --dlq-records --librdkafka-records --librdkafka-txn-records ' +
+        '--scale-records',
       'librdkafka: kafkajs against @confluentinc/kafka-javascript, built into .cache on the first full run ' +
         '(about 1.5 min; skipped in --smoke until then)',
       "--consumer-variants 'A=1,B=2;C=3': consumer settings measured besides the defaults",
@@ -151,6 +155,7 @@ const sizes = {
   profileRecords: smoke ? 300 : 300_000,
   librdkafkaRecords: wholeNumberFlag('librdkafka-records', smoke ? 500 : 300_000),
   librdkafkaTxnRecords: wholeNumberFlag('librdkafka-txn-records', smoke ? 100 : 500),
+  scaleRecords: wholeNumberFlag('scale-records', smoke ? 300 : 200_000),
 };
 
 const only = flags.only?.split(',').map((id) => id.trim()) ?? [...BENCHMARKS];
@@ -291,6 +296,14 @@ await measure('librdkafka', () =>
     repeats: sizes.repeats,
     txnRecords: sizes.librdkafkaTxnRecords,
     install: !smoke,
+  }),
+);
+await measure('scale', () =>
+  benchScale(env, {
+    records: sizes.scaleRecords,
+    partitions: smoke ? [3, 30] : [3, 30, 100],
+    twoProcessPartitions: 30,
+    timeoutMs: 10 * 60_000,
   }),
 );
 await measure('profile', async () => {
