@@ -138,7 +138,8 @@ export async function benchScale(env: BenchEnvironment, options: ScaleOptions): 
       'partitions (retry topics and DLQ alike); the real consumer drains them in a new group, in each retry mode ' +
       `(in topics mode ${TRANSIENT_SHARE * 100} % of them fail ${FAIL_TIMES} times and pass through every retry ` +
       'topic, 20 ms apart), timed from its "joined the consumer group" log line until the group has committed the ' +
-      'orders and retry topics to the end. Resident memory and open sockets are the peaks sampled every 200 ms from /proc while it drains (sockets: ' +
+      'orders and retry topics to the end. Resident memory and open sockets are the peaks sampled every 200 ms ' +
+      'from /proc while it drains (sockets: ' +
       'its TCP connections and its HTTP listener). Then two consumer processes in one group against one, on ' +
       `${options.twoProcessPartitions} partitions. Each run's aggregate is checked to count every order once.`,
   );
