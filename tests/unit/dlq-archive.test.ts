@@ -143,6 +143,14 @@ describe('DLQ archive', () => {
     assert.equal(mice(10), 2, 'a page that holds every match');
   });
 
+  it('finds no record by its id once pruned, even one read just before', () => {
+    const index = filled();
+    assert.equal(index.get(0, 0)?.offset, 0, 'read, so kept deserialized');
+    index.prune(T0 + 10 * MINUTE, { maxAgeMs: 60 * MINUTE, maxRecords: 5 }); // drops 0-0, the oldest
+    assert.equal(index.get(0, 0), undefined);
+    assert.equal(index.get(0, 1)?.offset, 1);
+  });
+
   it('combines conditions, and sorts a record older than the rest into place', () => {
     const index = filled();
     const page = (filter: DlqFilter) => index.page(filter, 10);

@@ -20,6 +20,7 @@ import { deserialize, serialize } from 'node:v8';
 import { FAILURE_CLASSES, type DlqFilter } from '../../lib/dlq.ts';
 import type { Position } from './cursor.ts';
 import type { DlqEntry } from './entry.ts';
+import { LruMap } from './lru-map.ts';
 import { MAX_REASONS, NONE, type DlqSummary } from './summary.ts';
 
 export interface Page {
@@ -181,7 +182,7 @@ export class DlqArchive {
    * asked for again (the dashboard's first page, every few seconds) is then
    * a read of its positions only. An entry never changes once archived.
    */
-  private readonly recent = new Map<string, DlqEntry>();
+  private readonly recent = new LruMap<string, DlqEntry>(RECENT_ENTRIES);
   /** Write transactions so far: a total counted since the last one still holds. */
   private writes = 0;
   /**
@@ -189,7 +190,7 @@ export class DlqArchive {
    * after: a list asked for again (the dashboard's, every few seconds; a text
    * query's next page) pays for its page only while nothing was written.
    */
-  private readonly totals = new Map<string, { writes: number; total: number }>();
+  private readonly totals = new LruMap<string, { writes: number; total: number }>(TOTALS_KEPT);
 
   /** `path`: the SQLite file (created when missing), or ":memory:". */
   constructor(readonly path: string) {
@@ -430,16 +431,11 @@ export class DlqArchive {
   get(partition: number, offset: number): DlqEntry | undefined {
     const key = `${partition}-${offset}`;
     const kept = this.recent.get(key);
-    if (kept !== undefined) {
-      this.recent.delete(key); // to the end: the least recently read go first
-      this.recent.set(key, kept);
-      return kept;
-    }
+    if (kept !== undefined) return kept;
     const row = this.sql('SELECT entry FROM dead_letters WHERE partition = ? AND offset = ?').get(partition, offset);
     if (row === undefined) return undefined;
     const entry = deserialize(row.entry as Uint8Array) as DlqEntry;
     this.recent.set(key, entry);
-    if (this.recent.size > RECENT_ENTRIES) this.recent.delete(this.recent.keys().next().value!);
     return entry;
   }
 
@@ -486,9 +482,7 @@ export class DlqArchive {
     const known = this.totals.get(key);
     if (known?.writes === this.writes) return known.total;
     const total = Number(this.sql(`SELECT count(*) AS n FROM dead_letters WHERE ${where.sql}`).get(...where.params)!.n);
-    this.totals.delete(key); // to the end: the least recently counted go first
     this.totals.set(key, { writes: this.writes, total });
-    if (this.totals.size > TOTALS_KEPT) this.totals.delete(this.totals.keys().next().value!);
     return total;
   }
 
@@ -627,6 +621,8 @@ export class DlqArchive {
     this.sql(`DELETE FROM staged_search WHERE id IN (SELECT id FROM dead_letters WHERE ${condition})`).run(...params);
     const { changes } = this.sql(`DELETE FROM dead_letters WHERE ${condition}`).run(...params);
     this.count -= Number(changes);
+    // A pruned record must not be found by its id any more.
+    if (Number(changes) > 0) this.recent.clear();
     return Number(changes);
   }
 
