@@ -127,7 +127,8 @@ export function parseStatsRecord(value: Buffer | string): StatsRecord | undefine
   return undefined;
 }
 
-const average = ({ count, sumCents }: Tally) => (count === 0 ? null : sumCents / count / 100);
+/** The average price of a tally, in units; null before any order. */
+export const average = ({ count, sumCents }: Tally) => (count === 0 ? null : sumCents / count / 100);
 
 /** Sums tallies into the overall view; `products` is every product tally of the partitions summed. */
 export function combineStats(totals: Iterable<Tally>, products: Iterable<ProductTally>): StatsView {

@@ -13,7 +13,7 @@
 // as well be what compaction left of a long history (order-stats is
 // compacted), so the history of that partition starts there instead of
 // showing its whole count as one spike.
-import { statsKey, type PartitionTotals, type Tally } from '../../lib/order-stats.ts';
+import { average, statsKey, type PartitionTotals, type Tally } from '../../lib/order-stats.ts';
 
 const BUCKET_MS = 10_000;
 const WINDOW_MS = 3_600_000;
@@ -37,8 +37,7 @@ export interface OrderHistorySeries {
   average: (number | null)[];
 }
 
-const averageOf = (totals: Tally | undefined) =>
-  totals === undefined || totals.count === 0 ? null : totals.sumCents / totals.count / 100;
+const averageOf = (totals: Tally | undefined) => (totals === undefined ? null : average(totals));
 
 class GroupHistory {
   /** Each partition's last totals record. */
