@@ -50,9 +50,11 @@ async function sampleWhile(
 ): Promise<{ rss: number; sockets: number }> {
   const peaks = children.map(() => ({ rss: 0, sockets: 0 }));
   let finished = false;
-  void done.finally(() => {
+  const stop = () => {
     finished = true;
-  });
+  };
+  // Handled here: a drain that fails is reported by whoever awaits `done`.
+  done.then(stop, stop);
   while (!finished) {
     await Promise.all(
       children.map(async (child, i) => {
