@@ -8,7 +8,7 @@
 //   call, and KIP-447 offsets (sendOffsets names the consumer, not its group).
 import { createRequire } from 'node:module';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { createKafka, FETCH_SETTINGS, KEYED_PARTITIONER, PRODUCER_SETTINGS } from '../../services/lib/kafka.ts';
+import { createKafka, FETCH_SETTINGS, PRODUCER_SETTINGS, TRANSACTIONAL_SETTINGS } from '../../services/lib/kafka.ts';
 import { createLogger } from '../../services/lib/logger.ts';
 
 export const CLIENTS = ['kafkajs', 'confluent'] as const;
@@ -98,15 +98,6 @@ interface ConfluentKafkaJS {
   logLevel: { ERROR: number };
 }
 
-/** Settings the services' transactional producers use (services/consumer/lane.ts): one request in flight. */
-const TRANSACTIONAL_IN_FLIGHT = 1;
-/**
- * kafkajs's retry for transactional producers, as services/consumer/lane.ts sets it: a transaction that starts
- * while the previous one's markers are being written is refused (CONCURRENT_TRANSACTIONS) and retried after 5 ms,
- * not kafkajs's default 300 ms. librdkafka retries that refusal itself.
- */
-const KAFKAJS_TRANSACTION_RETRY = { initialRetryTime: 5, maxRetryTime: 10_000, retries: 14 };
-
 /** Wraps a KafkaJS-API producer; `offsetsArgs` is where the two clients' sendOffsets differ. */
 function floorProducer(
   producer: CompatibleProducer,
@@ -181,11 +172,9 @@ function kafkajsClient(brokers: string[], clientId: string): FloorClient {
           options.transactionalId === undefined
             ? PRODUCER_SETTINGS
             : {
-                ...KEYED_PARTITIONER,
-                idempotent: true,
+                // The consumer lanes' settings (librdkafka retries a CONCURRENT_TRANSACTIONS refusal itself).
+                ...TRANSACTIONAL_SETTINGS,
                 transactionalId: options.transactionalId,
-                maxInFlightRequests: TRANSACTIONAL_IN_FLIGHT,
-                retry: KAFKAJS_TRANSACTION_RETRY,
               },
         ) as unknown as CompatibleProducer,
         (consumer) => ({ consumerGroupId: unwrap(consumer).groupId }),
@@ -222,7 +211,7 @@ function confluentClient(brokers: string[], clientId: string, dir: string): Floo
                   idempotent: true,
                   acks: -1,
                   transactionalId: options.transactionalId,
-                  maxInFlightRequests: TRANSACTIONAL_IN_FLIGHT,
+                  maxInFlightRequests: TRANSACTIONAL_SETTINGS.maxInFlightRequests,
                 },
         }),
         (consumer) => ({ consumer: unwrap(consumer).inner }),

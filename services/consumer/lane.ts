@@ -22,7 +22,7 @@ import {
   type StatsUpdate,
   type Tally,
 } from '../lib/order-stats.ts';
-import { KEYED_PARTITIONER } from '../lib/kafka.ts';
+import { TRANSACTIONAL_SETTINGS } from '../lib/kafka.ts';
 import type { Order } from '../lib/order.ts';
 import { recordBytes } from '../lib/record-size.ts';
 import type { StatsReader } from '../lib/stats-reader.ts';
@@ -81,22 +81,9 @@ export class PartitionLane {
 
   static async open(deps: LaneDeps, topic: string, partition: number): Promise<PartitionLane> {
     const producer = deps.kafka.producer({
-      ...KEYED_PARTITIONER,
+      ...TRANSACTIONAL_SETTINGS,
       transactionalId: `${deps.group}.${topic}.${partition}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
       transactionTimeout: TRANSACTION_TIMEOUT_MS,
-      // A transaction that starts while the coordinator still writes the
-      // previous one's commit markers is refused with CONCURRENT_TRANSACTIONS,
-      // which clears within milliseconds. kafkajs's first retry would come
-      // after 300 ms, on every such refusal: latency spikes of a third of a
-      // second and idle lanes. Retry after 5 ms instead, doubling up to 10 s:
-      // about 40 s of retries in all. That bound is deliberate, and kafkajs's
-      // warning that limited retries "may invalidate EoS guarantees" does not
-      // apply: when the retries run out the processor reopens the lane, which
-      // fences this producer and aborts its open transaction, and redoes the
-      // batch from what is committed (kafkajs's default would retry for ever).
-      retry: { initialRetryTime: 5, maxRetryTime: 10_000, retries: 14 },
     });
     await producer.connect();
     try {

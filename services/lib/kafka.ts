@@ -11,6 +11,22 @@ import type { Logger } from './logger.ts';
 export const KEYED_PARTITIONER = { createPartitioner: Partitioners.DefaultPartitioner } as const;
 /** The producer's client settings: idempotent (so a broker retry never duplicates), up to five requests in flight. */
 export const PRODUCER_SETTINGS = { ...KEYED_PARTITIONER, idempotent: true, maxInFlightRequests: 5 } as const;
+/**
+ * A transactional producer's client settings (the consumer's lanes): idempotent, one request in flight, and
+ * quick retries. A transaction that starts while the coordinator still writes the previous one's commit markers
+ * is refused with CONCURRENT_TRANSACTIONS, which clears within milliseconds. kafkajs's first retry would come
+ * after 300 ms, on every such refusal: latency spikes of a third of a second and idle lanes. Retry after 5 ms
+ * instead, doubling up to 10 s: about 40 s of retries in all. That bound is deliberate, and kafkajs's warning that
+ * limited retries "may invalidate EoS guarantees" does not apply: when the retries run out the processor reopens
+ * the lane, which fences this producer and aborts its open transaction, and redoes the batch from what is committed
+ * (kafkajs's default would retry for ever).
+ */
+export const TRANSACTIONAL_SETTINGS = {
+  ...KEYED_PARTITIONER,
+  idempotent: true,
+  maxInFlightRequests: 1,
+  retry: { initialRetryTime: 5, maxRetryTime: 10_000, retries: 14 },
+} as const;
 /** Records per send when the producer has no interval between them. */
 export const SEND_BATCH = 500;
 /** How the consumer fetches: a long poll of at most 250 ms, up to 8 partitions' batches processed at once. */
