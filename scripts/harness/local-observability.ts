@@ -12,8 +12,8 @@ import { commandLineOf } from './local-stack.ts';
 import { observabilityBinaries, prepareObservability, RULES_FILE, type Addresses } from './observability.ts';
 import { ourPidFrom, spawnLogged, stopProcess } from './processes.ts';
 
-export const LOCAL_PROMETHEUS_PORT = 9090;
-export const LOCAL_ALERTMANAGER_PORT = 9094;
+const LOCAL_PROMETHEUS_PORT = 9090;
+const LOCAL_ALERTMANAGER_PORT = 9094;
 const DIR = join(LAB_DIR, 'observability');
 export const OBSERVABILITY_COMPONENTS = ['prometheus', 'alertmanager'] as const;
 type Component = (typeof OBSERVABILITY_COMPONENTS)[number];
@@ -60,37 +60,37 @@ export async function startLocalObservability(
     return undefined;
   });
   if (!binaries) return undefined;
-  const commands = await prepareObservability(binaries, {
-    dir: DIR,
-    prometheusPort: LOCAL_PROMETHEUS_PORT,
-    alertmanagerPort: LOCAL_ALERTMANAGER_PORT,
-    prometheus: { addresses: localAddresses(options.leftOut, options.env), rulesFile: RULES_FILE },
-    alertmanager: { addresses: localAddresses(options.leftOut, options.env), token: options.alertsToken },
-  });
-  await mkdir(join(LAB_DIR, 'run'), { recursive: true });
-  await mkdir(join(LAB_DIR, 'logs'), { recursive: true });
-  for (const name of ['alertmanager', 'prometheus'] as const) {
-    const running = await runningPid(name);
-    if (running !== undefined) {
-      say(`${name} is already running (pid ${running})`);
-      continue;
-    }
-    const [command, ...args] = commands[name];
-    const { child } = await spawnLogged({
-      command: command!,
-      args,
-      cwd: DIR,
-      detached: true,
-      logFile: observabilityLogFile(name),
+  const running = await localObservabilityStatus();
+  // The configuration is written only when something is to start: a running Prometheus keeps the file it loaded.
+  if (running.some(({ pid }) => pid === undefined)) {
+    const commands = await prepareObservability(binaries, {
+      dir: DIR,
+      prometheusPort: LOCAL_PROMETHEUS_PORT,
+      alertmanagerPort: LOCAL_ALERTMANAGER_PORT,
+      addresses: localAddresses(options.leftOut, options.env),
+      prometheus: { rulesFile: RULES_FILE },
+      alertmanager: { token: options.alertsToken },
     });
-    child.unref();
-    await writeFile(pidFile(name), `${child.pid}\n`);
-    say(`Started ${name} (pid ${child.pid}), log: ${observabilityLogFile(name)}`);
+    await mkdir(join(LAB_DIR, 'run'), { recursive: true });
+    await mkdir(join(LAB_DIR, 'logs'), { recursive: true });
+    for (const { name, pid } of running) {
+      if (pid !== undefined) {
+        say(`${name} is already running (pid ${pid})`);
+        continue;
+      }
+      const { child } = await spawnLogged({
+        ...commands[name],
+        cwd: DIR,
+        detached: true,
+        logFile: observabilityLogFile(name),
+      });
+      child.unref();
+      await writeFile(pidFile(name), `${child.pid}\n`);
+      say(`Started ${name} (pid ${child.pid}), log: ${observabilityLogFile(name)}`);
+    }
+  } else {
+    say(`Prometheus and Alertmanager are already running (pids ${running.map(({ pid }) => pid).join(', ')})`);
   }
-  return localObservabilityUrls();
-}
-
-export function localObservabilityUrls(): ObservabilityUrls {
   return {
     prometheus: `http://localhost:${LOCAL_PROMETHEUS_PORT}`,
     alertmanager: `http://localhost:${LOCAL_ALERTMANAGER_PORT}`,

@@ -441,21 +441,24 @@ async function markFetched(dir: string, what: string): Promise<void> {
 
 const APT_PACKAGES: Readonly<Record<string, string>> = { java: 'openjdk-17-jre-headless', mvn: 'maven' };
 
-async function onPath(command: string): Promise<boolean> {
+/** Where the first of `commands` found on PATH is, or undefined. */
+export async function onPath(...commands: string[]): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    try {
-      await access(join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
+    for (const command of commands) {
+      try {
+        await access(join(dir, command), constants.X_OK);
+        return join(dir, command);
+      } catch {
+        // not in this directory
+      }
     }
   }
-  return false;
+  return undefined;
 }
 
 async function requireOnPath(commands: readonly string[]): Promise<void> {
   const missing: string[] = [];
-  for (const command of commands) if (!(await onPath(command))) missing.push(command);
+  for (const command of commands) if ((await onPath(command)) === undefined) missing.push(command);
   if (missing.length === 0) return;
   const packages = missing.map((command) => APT_PACKAGES[command] ?? command).join(' ');
   throw new StackError(

@@ -5,11 +5,12 @@
 // The rules are the same file; a scenario may run a copy whose durations are
 // divided by a factor, so that what takes minutes in the lab takes seconds.
 import { execFile } from 'node:child_process';
-import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
+import { onPath } from './local-stack.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -17,32 +18,16 @@ export const OBSERVABILITY_DIR = fileURLToPath(new URL('../../observability/', i
 export const RULES_FILE = join(OBSERVABILITY_DIR, 'alerts.yml');
 /** Debian's packages; the Alertmanager binary is `prometheus-alertmanager` there, `alertmanager` upstream. */
 const PACKAGES = ['prometheus', 'prometheus-alertmanager'];
-const INSTALL_HINT = `apt-get install ${PACKAGES.join(' ')}`;
+export const INSTALL_HINT = `apt-get install ${PACKAGES.join(' ')}`;
 
 export interface ObservabilityBinaries {
   prometheus: string;
   alertmanager: string;
 }
 
-async function onPath(names: readonly string[]): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const name of names) {
-      const file = join(dir, name);
-      if (
-        await access(file, 1).then(
-          () => true,
-          () => false,
-        )
-      )
-        return file;
-    }
-  }
-  return undefined;
-}
-
 async function findBinaries(): Promise<ObservabilityBinaries | undefined> {
-  const prometheus = await onPath(['prometheus']);
-  const alertmanager = await onPath(['prometheus-alertmanager', 'alertmanager']);
+  const prometheus = await onPath('prometheus');
+  const alertmanager = await onPath('prometheus-alertmanager', 'alertmanager');
   return prometheus && alertmanager ? { prometheus, alertmanager } : undefined;
 }
 
@@ -169,50 +154,53 @@ export function hastenedRules(rulesText: string, factor: number): string {
   return stringify(config);
 }
 
-/** Writes DLQ_ALERTS_TOKEN where Alertmanager reads it (this user only). */
-export async function writeTokenFile(file: string, token: string): Promise<void> {
-  await writeFile(file, token, { mode: 0o600 });
-  await chmod(file, 0o600);
-}
-
 export interface ObservabilityLaunch {
   /** Where the rendered configuration, the token file and both data directories go. */
   dir: string;
   prometheusPort: number;
   alertmanagerPort: number;
-  prometheus: PrometheusSetup;
-  alertmanager: Omit<AlertmanagerSetup, 'tokenFile'> & { token: string };
+  /** Where the services and Alertmanager listen, for both configurations. */
+  addresses: Addresses;
+  prometheus: Omit<PrometheusSetup, 'addresses'>;
+  alertmanager: Omit<AlertmanagerSetup, 'addresses' | 'tokenFile'> & { token: string };
 }
 
 /** Writes both configurations under `dir`; resolves to the command lines that run them on 127.0.0.1. */
 export async function prepareObservability(
   binaries: ObservabilityBinaries,
   launch: ObservabilityLaunch,
-): Promise<{ prometheus: string[]; alertmanager: string[] }> {
+): Promise<Record<'prometheus' | 'alertmanager', { command: string; args: string[] }>> {
   const { dir } = launch;
   await mkdir(join(dir, 'prometheus-data'), { recursive: true });
   await mkdir(join(dir, 'alertmanager-data'), { recursive: true });
   const tokenFile = join(dir, 'dlq-alerts-token');
-  await writeTokenFile(tokenFile, launch.alertmanager.token);
+  // DLQ_ALERTS_TOKEN, readable by this user only (chmod too: the file may be there from an earlier start).
+  await writeFile(tokenFile, launch.alertmanager.token, { mode: 0o600 });
+  await chmod(tokenFile, 0o600);
   const prometheusFile = join(dir, 'prometheus.yml');
   const alertmanagerFile = join(dir, 'alertmanager.yml');
-  await writeFile(prometheusFile, await prometheusConfig(launch.prometheus));
-  await writeFile(alertmanagerFile, await alertmanagerConfig({ ...launch.alertmanager, tokenFile }));
+  const { addresses } = launch;
+  await writeFile(prometheusFile, await prometheusConfig({ ...launch.prometheus, addresses }));
+  await writeFile(alertmanagerFile, await alertmanagerConfig({ ...launch.alertmanager, addresses, tokenFile }));
   return {
-    prometheus: [
-      binaries.prometheus,
-      `--config.file=${prometheusFile}`,
-      `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
-      '--storage.tsdb.retention.time=2d',
-      `--web.listen-address=127.0.0.1:${launch.prometheusPort}`,
-    ],
-    alertmanager: [
-      binaries.alertmanager,
-      `--config.file=${alertmanagerFile}`,
-      `--storage.path=${join(dir, 'alertmanager-data')}`,
-      `--web.listen-address=127.0.0.1:${launch.alertmanagerPort}`,
-      // One node: no gossip port.
-      '--cluster.listen-address=',
-    ],
+    prometheus: {
+      command: binaries.prometheus,
+      args: [
+        `--config.file=${prometheusFile}`,
+        `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
+        '--storage.tsdb.retention.time=2d',
+        `--web.listen-address=127.0.0.1:${launch.prometheusPort}`,
+      ],
+    },
+    alertmanager: {
+      command: binaries.alertmanager,
+      args: [
+        `--config.file=${alertmanagerFile}`,
+        `--storage.path=${join(dir, 'alertmanager-data')}`,
+        `--web.listen-address=127.0.0.1:${launch.alertmanagerPort}`,
+        // One node: no gossip port.
+        '--cluster.listen-address=',
+      ],
+    },
   };
 }

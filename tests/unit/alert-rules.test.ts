@@ -12,28 +12,27 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import {
   alertmanagerConfig,
   hastenedRules,
+  INSTALL_HINT,
+  OBSERVABILITY_DIR,
   prometheusConfig,
   RULES_FILE,
 } from '../../scripts/harness/observability.ts';
 
 const run = promisify(execFile);
-const DIR = fileURLToPath(new URL('../../observability/', import.meta.url));
-const INSTALL = 'apt-get install prometheus prometheus-alertmanager';
 
 /** Runs a tool of the Prometheus packages in `cwd` (observability/); its output on failure. */
 async function tool(command: string, ...args: string[]): Promise<string> {
-  return toolIn(DIR, command, ...args);
+  return toolIn(OBSERVABILITY_DIR, command, ...args);
 }
 
 async function toolIn(cwd: string, command: string, ...args: string[]): Promise<string> {
   const path = `/usr/bin/${command}`;
-  assert.ok(existsSync(path), `${command} is needed at ${path} (${INSTALL})`);
+  assert.ok(existsSync(path), `${command} is needed at ${path} (${INSTALL_HINT})`);
   try {
     const { stdout, stderr } = await run(path, args, { cwd });
     return stdout + stderr;
@@ -50,9 +49,9 @@ interface Rule {
   annotations?: Record<string, string>;
 }
 
-const rules = (parse(readFileSync(`${DIR}alerts.yml`, 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap(
-  (group) => group.rules,
-);
+const rules = (
+  parse(readFileSync(`${OBSERVABILITY_DIR}alerts.yml`, 'utf8')) as { groups: { rules: Rule[] }[] }
+).groups.flatMap((group) => group.rules);
 
 describe('observability/', () => {
   it('has valid rules and a Prometheus configuration that loads them', async () => {
@@ -66,7 +65,7 @@ describe('observability/', () => {
 
   it('tests every rule where it fires and where it must not', () => {
     const tests = (
-      parse(readFileSync(`${DIR}alerts.test.yml`, 'utf8')) as {
+      parse(readFileSync(`${OBSERVABILITY_DIR}alerts.test.yml`, 'utf8')) as {
         tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
       }
     ).tests.flatMap((test) => test.alert_rule_test);
@@ -93,7 +92,7 @@ describe('observability/', () => {
 
   it('has a valid Alertmanager configuration that sends to the DLQ service with a token', async () => {
     assert.match(await tool('amtool', 'check-config', 'alertmanager.yml'), /SUCCESS/);
-    const config = parse(readFileSync(`${DIR}alertmanager.yml`, 'utf8')) as {
+    const config = parse(readFileSync(`${OBSERVABILITY_DIR}alertmanager.yml`, 'utf8')) as {
       receivers: { webhook_configs?: { url: string; send_resolved: boolean; http_config: unknown }[] }[];
     };
     const [webhook] = config.receivers.flatMap((receiver) => receiver.webhook_configs ?? []);
