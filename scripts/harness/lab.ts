@@ -245,7 +245,7 @@ export class Lab {
 
   /** Starts a service as the lab runs it: compose.yaml's NODE_OPTIONS for it, the lab's variables, then `env`. */
   spawn(entrypoint: string, env: Record<string, string> = {}, args: string[] = []): ServiceProcess {
-    return this.spawnCommand([process.execPath, '--import', 'tsx', entrypoint, ...args], {
+    return this.spawnCommand(process.execPath, ['--import', 'tsx', entrypoint, ...args], {
       PATH: process.env.PATH ?? '',
       ...nodeOptionsOf(entrypoint),
       ...this.env,
@@ -254,8 +254,7 @@ export class Lab {
   }
 
   /** Any command (Prometheus, for one) as a process of the lab: its output kept, killed when the lab stops. */
-  spawnCommand([command, ...args]: string[], env: Record<string, string> = { PATH: process.env.PATH ?? '' }) {
-    if (command === undefined) throw new Error('spawnCommand: no command');
+  spawnCommand(command: string, args: string[], env: Record<string, string> = { PATH: process.env.PATH ?? '' }) {
     const service = new ServiceProcess(spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     this.processes.push(service);
     return service;
