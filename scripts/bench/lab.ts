@@ -324,36 +324,53 @@ export class BenchLab extends Lab {
     return offsets.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
   }
 
+  /** Starts `processes` real consumers (services/consumer/main.ts) in `group`; labels end in -1, -2, ... when several. */
+  startConsumers(group: string, processes: number, options: Omit<NodeOptions, 'args'>): Promise<BenchService[]> {
+    return Promise.all(
+      Array.from({ length: processes }, (_, i) =>
+        this.spawnNode('services/consumer/main.ts', {
+          ...options,
+          label: processes === 1 ? options.label : `${options.label}-${i + 1}`,
+          env: { CONSUMER_GROUP: group, ...options.env },
+        }),
+      ),
+    );
+  }
+
   /**
-   * Starts the real consumer (services/consumer/main.ts) in `group` and
-   * times it from joining the group until it has committed the orders topic
-   * (and then the retry topics) to the end. Polls the committed offsets every
-   * 50 ms, which bounds the timing error.
+   * Times consumers of `group` from the first "joined the consumer group"
+   * until the group has committed the orders topic (and then the retry
+   * topics) to the end. Polls the committed offsets every 50 ms, which bounds
+   * the timing error; fails as soon as a consumer exits.
    */
-  async drain(
-    options: Omit<NodeOptions, 'args'> & { group: string; timeoutMs: number },
-  ): Promise<DrainResult & { child: BenchService }> {
-    const child = await this.spawnNode('services/consumer/main.ts', {
-      ...options,
-      env: { CONSUMER_GROUP: options.group, ...options.env },
-    });
-    const joined = await child.waitForLog(/joined the consumer group/, 60_000);
-    const joinedAt = Number(joined.time);
-    const deadline = Date.now() + options.timeoutMs;
+  async timeDrain(children: BenchService[], group: string, timeoutMs: number): Promise<DrainResult> {
+    const joined = await Promise.all(children.map((child) => child.waitForLog(/joined the consumer group/, 60_000)));
+    const joinedAt = Math.min(...joined.map((line) => Number(line.time)));
+    const deadline = Date.now() + timeoutMs;
     const until = async (what: string, done: () => Promise<boolean>) => {
       for (;;) {
         if (await done()) return Date.now();
-        if (child.child.exitCode !== null)
-          throw new Error(`the consumer exited (${child.child.exitCode}) while ${what}; see ${child.logFile}`);
-        if (Date.now() > deadline)
-          throw new Error(`the consumer did not finish ${what} within ${options.timeoutMs} ms; see ${child.logFile}`);
+        const exited = children.find((child) => child.child.exitCode !== null);
+        if (exited)
+          throw new Error(`a consumer exited (${exited.child.exitCode}) while ${what}; see ${exited.logFile}`);
+        if (Date.now() > deadline) {
+          throw new Error(`the consumers did not finish ${what} within ${timeoutMs} ms; see ${children[0]?.logFile}`);
+        }
         await sleep(50);
       }
     };
-    const ordersDoneAt = await until('the orders topic', () => this.caughtUp(this.topics.orders, 0, options.group));
-    const allDoneAt = await until('the retry topics', () => this.retryTopicsCaughtUp(options.group));
-    const cpuMs = await child.cpuMs();
-    return { joinedAt, ordersDoneAt, allDoneAt, cpuMs, child };
+    const ordersDoneAt = await until('the orders topic', () => this.caughtUp(this.topics.orders, 0, group));
+    const allDoneAt = await until('the retry topics', () => this.retryTopicsCaughtUp(group));
+    const cpuMs = (await Promise.all(children.map((child) => child.cpuMs()))).reduce((a, b) => a + b, 0);
+    return { joinedAt, ordersDoneAt, allDoneAt, cpuMs };
+  }
+
+  /** One real consumer in `group`, timed as timeDrain() says. */
+  async drain(
+    options: Omit<NodeOptions, 'args'> & { group: string; timeoutMs: number },
+  ): Promise<DrainResult & { child: BenchService }> {
+    const [child] = await this.startConsumers(options.group, 1, options);
+    return { ...(await this.timeDrain([child!], options.group, options.timeoutMs)), child: child! };
   }
 
   /**

@@ -70,10 +70,9 @@ async function sampleWhile(
 }
 
 /**
- * Starts `processes` consumers in one new group on the lab's orders, and
- * times them from the first "joined the consumer group" until the group has
- * committed the orders topic to the end; checks the aggregate counts every
- * order once.
+ * Drains the lab's orders with `processes` consumers in one new group
+ * (BenchLab.timeDrain) while sampling their memory and sockets; checks the
+ * aggregate counts every order once.
  */
 async function drainWith(
   lab: BenchLab,
@@ -84,35 +83,14 @@ async function drainWith(
 ): Promise<Run> {
   const group = `${lab.group}-${label}`;
   const startedAt = Date.now();
-  const children = await Promise.all(
-    Array.from({ length: processes }, (_, i) =>
-      lab.spawnNode('services/consumer/main.ts', {
-        label: `${label}-${i + 1}`,
-        env: { ...env, CONSUMER_GROUP: group },
-      }),
-    ),
-  );
-  const drained = (async () => {
-    const joined = await Promise.all(children.map((child) => child.waitForLog(/joined the consumer group/, 120_000)));
-    const joinedAt = Math.min(...joined.map((line) => Number(line.time)));
-    const deadline = Date.now() + options.timeoutMs;
-    const drainedAll = async () =>
-      (await lab.caughtUp(lab.topics.orders, 0, group)) && (await lab.retryTopicsCaughtUp(group));
-    while (!(await drainedAll())) {
-      const exited = children.find((child) => child.child.exitCode !== null);
-      if (exited) throw new Error(`a consumer exited (${exited.child.exitCode}); see ${exited.logFile}`);
-      if (Date.now() > deadline) throw new Error(`${label}: not drained within ${options.timeoutMs} ms`);
-      await sleep(50);
-    }
-    return { joinedAt, doneAt: Date.now() };
-  })();
-  const [{ joinedAt, doneAt }, peaks] = await Promise.all([drained, sampleWhile(children, drained)]);
-  const cpuMs = (await Promise.all(children.map((child) => child.cpuMs()))).reduce((a, b) => a + b, 0);
+  const children = await lab.startConsumers(group, processes, { label, env });
+  const drained = lab.timeDrain(children, group, options.timeoutMs);
+  const [{ joinedAt, allDoneAt, cpuMs }, peaks] = await Promise.all([drained, sampleWhile(children, drained)]);
   await Promise.all(children.map((child) => child.stop()));
   const counted = (await lab.aggregate(group, options.records)).count;
   if (counted !== options.records) throw new Error(`${label}: the group counted ${counted} of ${options.records}`);
   return {
-    rate: perSecond(options.records, doneAt - joinedAt),
+    rate: perSecond(options.records, allDoneAt - joinedAt),
     cpuMs,
     peakRssMb: peaks.rss,
     sockets: peaks.sockets,
