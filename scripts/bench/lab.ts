@@ -288,7 +288,7 @@ export class BenchLab extends Lab {
     options: { label: string; group?: string },
   ): Promise<{ rate: number; command: string }> {
     const { figures, command } = await this.floor(mode, records, options);
-    return { rate: (figures.records * 1000) / figures.ms, command };
+    return { rate: perSecond(figures.records, figures.ms), command };
   }
 
   /**

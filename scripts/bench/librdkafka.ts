@@ -16,7 +16,7 @@ import {
 import type { ClientName } from './floor-clients.ts';
 import { versionOf } from './kafkajs-versions.ts';
 import { BenchLab, REPO_ROOT, type BenchEnvironment, type FloorFigures } from './lab.ts';
-import { formatCount, formatNumber, formatRatio, mebibytesPerSecond, perSecond } from './measure.ts';
+import { formatCount, formatNumber, formatRatio, mebibytesPerSecond, perSecond, summarize } from './measure.ts';
 import { section, type Section } from './report.ts';
 
 export interface LibrdkafkaOptions {
@@ -138,8 +138,7 @@ async function checkCommitted(lab: BenchLab, group: string, records: number): Pr
 function table(clients: { name: ClientName; label: string }[], runs: Map<ClientName, Runs>) {
   const rate = (f: FloorFigures) => perSecond(f.records, f.ms);
   const best = (figures: FloorFigures[]) => figures.reduce((a, b) => (rate(b) > rate(a) ? b : a));
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-  const cpuPerThousand = (figures: FloorFigures[]) => mean(figures.map((f) => (f.cpuMs / f.records) * 1000));
+  const cpuPerThousand = (figures: FloorFigures[]) => summarize(figures.map((f) => (f.cpuMs / f.records) * 1000)).mean;
   const rows: { figure: string; value: (r: Runs) => number; digits?: number; all?: (r: Runs) => FloorFigures[] }[] = [
     { figure: 'producer records/s (best; all runs)', value: (r) => rate(best(r.produce)), all: (r) => r.produce },
     {
