@@ -324,7 +324,7 @@ export class BenchLab extends Lab {
     return offsets.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0);
   }
 
-  /** Starts `processes` real consumers (services/consumer/main.ts) in `group`; labels end in -1, -2, ... when several. */
+  /** Starts `processes` real consumers (services/consumer/main.ts) in `group`; labels end in -1, -2, ... if several. */
   startConsumers(group: string, processes: number, options: Omit<NodeOptions, 'args'>): Promise<BenchService[]> {
     return Promise.all(
       Array.from({ length: processes }, (_, i) =>
